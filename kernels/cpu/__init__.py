@@ -1,0 +1,62 @@
+"""CPU kernels: ``@njit(cache=True)`` functions on C-contiguous NumPy arrays.
+
+Each kernel takes float32 or float64 arrays of one dtype (index arrays are
+int64), writes its results into the output arrays passed in, and returns None
+unless its docstring says otherwise. Each has a twin of the same name and
+signature in ``kernels.cuda``. Matrix products are not here: on the CPU they go
+to BLAS through NumPy's ``@``.
+"""
+
+from .activations import (
+    bias_add,
+    bias_leaky_relu_forward,
+    bias_relu_forward,
+    bias_sigmoid_forward,
+    bias_tanh_forward,
+    leaky_relu_backward,
+    leaky_relu_forward,
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    tanh_backward,
+    tanh_forward,
+)
+from .losses import (
+    bce_logits_backward,
+    bce_logits_forward,
+    mse_backward,
+    mse_forward,
+    softmax_xent_backward,
+    softmax_xent_forward,
+    softmax_xent_prob_backward,
+    softmax_xent_prob_forward,
+)
+from .optim import sgd_step
+from .reductions import column_sums
+
+__all__ = [
+    "relu_forward",
+    "leaky_relu_forward",
+    "sigmoid_forward",
+    "tanh_forward",
+    "bias_add",
+    "bias_relu_forward",
+    "bias_leaky_relu_forward",
+    "bias_sigmoid_forward",
+    "bias_tanh_forward",
+    "relu_backward",
+    "leaky_relu_backward",
+    "sigmoid_backward",
+    "tanh_backward",
+    "column_sums",
+    "softmax_xent_forward",
+    "softmax_xent_backward",
+    "softmax_xent_prob_forward",
+    "softmax_xent_prob_backward",
+    "bce_logits_forward",
+    "bce_logits_backward",
+    "mse_forward",
+    "mse_backward",
+    "sgd_step",
+]

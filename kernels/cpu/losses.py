@@ -1,0 +1,158 @@
+"""Loss kernels: forward (per-sample losses) and backward (∂L/∂input).
+
+Shapes: z are logits (N, C) for the softmax losses and (n,) for the others;
+probs is (N, C); losses is (N,) or (n,). All float arrays are C-contiguous and
+of one dtype (float32 or float64); class-index targets are int64.
+
+The forward kernels write one loss per sample; the caller reduces them (mean
+or sum). The backward kernels take that reduction's factor as ``scale``
+(1/N for a mean, 1 for a sum) times the upstream gradient, a Python float.
+"""
+
+import math
+
+from numba import njit
+
+
+# Kept here rather than imported from activations.py: numba's cache does not
+# notice changes to functions defined in another file, so an imported helper
+# that someone edits would leave these kernels running the old code.
+@njit(cache=True, inline="always")
+def _sigmoid(x):
+    e = math.exp(-abs(x))
+    if x >= 0.0:
+        return 1.0 / (1.0 + e)
+    return e / (1.0 + e)
+
+
+@njit(cache=True, inline="always")
+def _row_logsumexp(z, i):
+    # Subtracting the row max m makes every exponent ≤ 0: no overflow, and the
+    # largest term is exp(0) = 1, so the log never sees 0.
+    m = -math.inf
+    for j in range(z.shape[1]):
+        if z[i, j] > m:
+            m = float(z[i, j])
+    s = 0.0
+    for j in range(z.shape[1]):
+        s += math.exp(z[i, j] - m)
+    return m + math.log(s)
+
+
+# ------------------------------------------------ softmax cross-entropy
+
+
+@njit(cache=True)
+def softmax_xent_forward(z, target, probs, losses):
+    """Softmax cross-entropy with class-index targets.
+
+    Per row i, with y_i = target[i]:
+        lse_i     = m_i + log Σ_j exp(z_ij − m_i),   m_i = max_j z_ij
+        probs_ij  = exp(z_ij − lse_i)                 (= softmax(z)_ij)
+        losses_i  = lse_i − z_{i,y_i}                 (= −log softmax(z)_{i,y_i})
+
+    z, probs: (N, C); target: (N,) int64 in [0, C); losses: (N,).
+    probs is exact softmax: softmax_xent_backward uses it as is.
+    """
+    for i in range(z.shape[0]):
+        lse = _row_logsumexp(z, i)
+        losses[i] = lse - z[i, target[i]]
+        for j in range(z.shape[1]):
+            probs[i, j] = math.exp(z[i, j] - lse)
+
+
+@njit(cache=True)
+def softmax_xent_backward(probs, target, scale, out):
+    """∂L/∂z = scale · (softmax(z) − onehot(y)):
+
+        out_ij = scale · (probs_ij − [j = y_i])
+
+    probs, out: (N, C); target: (N,) int64; scale: float.  out may be probs.
+    """
+    for i in range(probs.shape[0]):
+        for j in range(probs.shape[1]):
+            onehot = 1.0 if j == target[i] else 0.0
+            out[i, j] = scale * (probs[i, j] - onehot)
+
+
+@njit(cache=True)
+def softmax_xent_prob_forward(z, target, probs, losses):
+    """Softmax cross-entropy with probability targets t (e.g. label smoothing).
+
+    Per row i, with lse_i and probs_ij as in softmax_xent_forward:
+        losses_i = −Σ_j t_ij log softmax(z)_ij = Σ_j t_ij (lse_i − z_ij)
+
+    z, target, probs: (N, C); losses: (N,).
+    """
+    for i in range(z.shape[0]):
+        lse = _row_logsumexp(z, i)
+        loss = 0.0
+        for j in range(z.shape[1]):
+            loss += target[i, j] * (lse - z[i, j])
+        losses[i] = loss
+        for j in range(z.shape[1]):
+            probs[i, j] = math.exp(z[i, j] - lse)
+
+
+@njit(cache=True)
+def softmax_xent_prob_backward(probs, target, scale, out):
+    """∂L/∂z for probability targets t:
+
+        out_ij = scale · (probs_ij · Σ_k t_ik − t_ij)
+
+    which is scale · (softmax(z) − t) when each row of t sums to 1.
+    probs, target, out: (N, C); scale: float.  out may be probs.
+    """
+    for i in range(probs.shape[0]):
+        t_sum = 0.0
+        for k in range(probs.shape[1]):
+            t_sum += target[i, k]
+        for j in range(probs.shape[1]):
+            out[i, j] = scale * (probs[i, j] * t_sum - target[i, j])
+
+
+# ------------------------------------------- binary cross-entropy on logits
+
+
+@njit(cache=True)
+def bce_logits_forward(z, y, losses):
+    """Binary cross-entropy on logits, −[y log σ(z) + (1 − y) log(1 − σ(z))]:
+
+        losses_i = max(z_i, 0) − z_i · y_i + log(1 + exp(−|z_i|))
+
+    an exact rewrite in which exp never overflows and log never sees 0, so it
+    is finite for any finite z.  z, y, losses: (n,).
+    """
+    for i in range(z.shape[0]):
+        losses[i] = max(z[i], 0.0) - z[i] * y[i] + math.log1p(math.exp(-abs(z[i])))
+
+
+@njit(cache=True)
+def bce_logits_backward(z, y, scale, out):
+    """∂L/∂z_i = scale · (σ(z_i) − y_i), σ evaluated stably.
+
+    z, y, out: (n,); scale: float.
+    """
+    for i in range(z.shape[0]):
+        out[i] = scale * (_sigmoid(z[i]) - y[i])
+
+
+# ------------------------------------------------------ mean squared error
+
+
+@njit(cache=True)
+def mse_forward(pred, target, losses):
+    """losses_i = (pred_i − target_i)².   pred, target, losses: (n,)."""
+    for i in range(pred.shape[0]):
+        d = pred[i] - target[i]
+        losses[i] = d * d
+
+
+@njit(cache=True)
+def mse_backward(pred, target, scale, out):
+    """∂L/∂pred_i = 2 · scale · (pred_i − target_i).
+
+    pred, target, out: (n,); scale: float.
+    """
+    for i in range(pred.shape[0]):
+        out[i] = 2.0 * scale * (pred[i] - target[i])

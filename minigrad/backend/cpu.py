@@ -1,0 +1,363 @@
+"""The CPU backend: NumPy arrays, BLAS for matrix products, numba kernels for the rest.
+
+Every differentiable op in :mod:`minigrad.functions` is written against the
+methods of a backend object, never against NumPy directly, so that the same
+``forward``/``backward`` runs on any device. This file is the CPU half of that
+contract; each method says what it returns. Methods that call a kernel make their
+inputs C-contiguous first: kernels may assume it (DESIGN.md, principle 8).
+"""
+
+import numpy as np
+
+from kernels import cpu as K
+
+
+def _contiguous(a):
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+def _scale(grad, scale):
+    """The scalar a loss kernel multiplies by: scale, times a 0-d upstream gradient."""
+    return float(scale) * float(grad) if grad.ndim == 0 else float(scale)
+
+
+def _flat(a):
+    """A contiguous 1-D view (or copy, when ``a`` is not contiguous) of ``a``."""
+    return _contiguous(a).reshape(-1)
+
+
+# Activation kernels by name: plain forward on 1-D, bias-fused forward on 2-D,
+# backward written in terms of the output y.
+_FORWARD = {
+    "relu": K.relu_forward,
+    "sigmoid": K.sigmoid_forward,
+    "tanh": K.tanh_forward,
+}
+_BIAS_FORWARD = {
+    "identity": K.bias_add,
+    "relu": K.bias_relu_forward,
+    "sigmoid": K.bias_sigmoid_forward,
+    "tanh": K.bias_tanh_forward,
+}
+_BACKWARD = {
+    "relu": K.relu_backward,
+    "sigmoid": K.sigmoid_backward,
+    "tanh": K.tanh_backward,
+}
+
+
+class CPUBackend:
+    """Array creation, copies and the kernel behind each primitive, on the CPU."""
+
+    name = "cpu"
+    array_type = np.ndarray
+
+    # ---- arrays -------------------------------------------------------------
+
+    @staticmethod
+    def empty(shape, dtype):
+        return np.empty(shape, dtype)
+
+    @staticmethod
+    def zeros(shape, dtype):
+        return np.zeros(shape, dtype)
+
+    @staticmethod
+    def full(shape, value, dtype):
+        return np.full(shape, value, dtype)
+
+    @staticmethod
+    def from_numpy(a):
+        """Host array -> array on this device (the same array on the CPU)."""
+        return a
+
+    @staticmethod
+    def to_numpy(a):
+        """Array on this device -> host array (the same array on the CPU)."""
+        return a
+
+    @staticmethod
+    def asarray(x, dtype=None):
+        return np.asarray(x, dtype)
+
+    @staticmethod
+    def copy(a):
+        return np.array(a, copy=True, order="C")
+
+    @staticmethod
+    def astype(a, dtype):
+        return a.astype(dtype)
+
+    @staticmethod
+    def copy_(dst, src):
+        """dst[...] = src, in place (casting to dst's dtype)."""
+        np.copyto(dst, src, casting="unsafe")
+
+    @staticmethod
+    def add_(dst, src):
+        """dst += src, in place."""
+        np.add(dst, src, out=dst)
+
+    @staticmethod
+    def mul_(dst, value):
+        np.multiply(dst, value, out=dst)
+
+    @staticmethod
+    def fill_(dst, value):
+        dst.fill(value)
+
+    # ---- elementwise (NumPy broadcasting) ------------------------------------
+
+    add = staticmethod(np.add)
+    sub = staticmethod(np.subtract)
+    mul = staticmethod(np.multiply)
+    div = staticmethod(np.true_divide)
+    neg = staticmethod(np.negative)
+    power = staticmethod(np.power)
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    sqrt = staticmethod(np.sqrt)
+    abs = staticmethod(np.abs)
+    sign = staticmethod(np.sign)
+    where = staticmethod(np.where)
+    eq = staticmethod(np.equal)
+    ne = staticmethod(np.not_equal)
+    lt = staticmethod(np.less)
+    le = staticmethod(np.less_equal)
+    gt = staticmethod(np.greater)
+    ge = staticmethod(np.greater_equal)
+    logical_and = staticmethod(np.logical_and)
+
+    @staticmethod
+    def clamp(x, lo, hi):
+        return np.clip(x, lo, hi)
+
+    # ---- reductions -------------------------------------------------------------
+
+    @staticmethod
+    def sum(x, axis=None, keepdims=False):
+        return np.asarray(x.sum(axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def max(x, axis=None, keepdims=False):
+        return np.asarray(x.max(axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def argmax(x, axis=None):
+        return np.asarray(x.argmax(axis=axis)).astype(np.int64, copy=False)
+
+    @staticmethod
+    def column_sums(g):
+        """Σ over rows of a 2-D array: the bias gradient Σ_rows δ."""
+        out = np.empty(g.shape[1], g.dtype)
+        K.column_sums(_contiguous(g), out)
+        return out
+
+    @classmethod
+    def sum_to_shape(cls, g, shape):
+        """Undo NumPy broadcasting: sum ``g`` down to ``shape``.
+
+        A gradient flowing into a broadcast input must be summed over every axis
+        along which that input was repeated.
+        """
+        if g.shape == shape:
+            return g
+        if g.ndim == 2 and shape == (g.shape[1],):
+            return cls.column_sums(g)  # the bias of a dense layer: the common case
+        lead = g.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
+        )
+        return np.asarray(g.sum(axis=axes, keepdims=True)).reshape(shape)
+
+    @staticmethod
+    def broadcast_to(g, shape):
+        return np.broadcast_to(g, shape)
+
+    # ---- shapes and indexing ----------------------------------------------------
+
+    @staticmethod
+    def reshape(x, shape):
+        return x.reshape(shape)
+
+    @staticmethod
+    def transpose(x, axes):
+        return x.transpose(axes)
+
+    @staticmethod
+    def getitem(x, index):
+        return np.asarray(x[index])
+
+    @staticmethod
+    def index_grad(shape, index, g, dtype, basic):
+        """The gradient of ``x[index]``: ``g`` scattered into zeros of ``shape``.
+
+        Basic indexing never selects an element twice, so a plain assignment is
+        enough; integer-array indexing may repeat elements, whose gradients add.
+        """
+        out = np.zeros(shape, dtype)
+        if basic:
+            out[index] = g
+        else:
+            np.add.at(out, index, g)
+        return out
+
+    # ---- matrix products (BLAS) -------------------------------------------------
+
+    matmul = staticmethod(np.matmul)
+
+    @staticmethod
+    def matmul_tn(a, b):
+        """aᵀ b without materialising aᵀ."""
+        return a.T @ b
+
+    @staticmethod
+    def matmul_nt(a, b):
+        """a bᵀ without materialising bᵀ."""
+        return a @ b.T
+
+    # ---- activations ------------------------------------------------------------
+
+    @staticmethod
+    def activation(name, x, slope=0.0):
+        """y = f(x) elementwise, f one of relu, leaky_relu, sigmoid, tanh."""
+        xf = _flat(x)
+        out = np.empty_like(xf)
+        if name == "leaky_relu":
+            K.leaky_relu_forward(xf, float(slope), out)
+        else:
+            _FORWARD[name](xf, out)
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def bias_activation_(name, z, b, slope=0.0):
+        """z ← f(z + b) in place, z of shape (N, M), b of shape (M,)."""
+        if name == "leaky_relu":
+            K.bias_leaky_relu_forward(z, b, float(slope), z)
+        else:
+            _BIAS_FORWARD[name](z, b, z)
+        return z
+
+    @staticmethod
+    def activation_backward(name, grad, y, slope=0.0):
+        """grad ⊙ f′, with f′ written in terms of the output y = f(x)."""
+        gf, yf = _flat(grad), _flat(y)
+        out = np.empty_like(yf)
+        if name == "leaky_relu":
+            K.leaky_relu_backward(gf, yf, float(slope), out)
+        else:
+            _BACKWARD[name](gf, yf, out)
+        return out.reshape(y.shape)
+
+    @staticmethod
+    def softmax(x, axis):
+        shifted = x - x.max(axis=axis, keepdims=True)
+        e = np.exp(shifted)
+        return e / e.sum(axis=axis, keepdims=True)
+
+    @staticmethod
+    def log_softmax(x, axis):
+        shifted = x - x.max(axis=axis, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+    # ---- losses -------------------------------------------------------------------
+
+    @staticmethod
+    def softmax_xent(z, target):
+        """Per-row softmax cross-entropy; returns (probs, losses)."""
+        z = _contiguous(z)
+        probs = np.empty_like(z)
+        losses = np.empty(z.shape[0], z.dtype)
+        if target.ndim == 1:
+            K.softmax_xent_forward(z, _contiguous(target), probs, losses)
+        else:
+            K.softmax_xent_prob_forward(z, _contiguous(target), probs, losses)
+        return probs, losses
+
+    @staticmethod
+    def softmax_xent_backward(probs, target, grad, scale):
+        """grad · scale · (softmax(z) − onehot(y)), or its probability-target form.
+
+        ``grad`` is the upstream gradient: 0-d after a mean or sum, one value per
+        row for ``reduction="none"``.
+        """
+        out = np.empty_like(probs)
+        kernel = K.softmax_xent_backward if target.ndim == 1 else K.softmax_xent_prob_backward
+        kernel(probs, _contiguous(target), _scale(grad, scale), out)
+        if grad.ndim:
+            out *= grad.reshape(-1, 1)
+        return out
+
+    @staticmethod
+    def validate_classes(target, num_classes):
+        """The first class index outside [0, num_classes), or None if all are valid."""
+        if target.size == 0:
+            return None
+        lo, hi = target.min(), target.max()
+        if lo < 0:
+            return int(lo)
+        if hi >= num_classes:
+            return int(hi)
+        return None
+
+    @staticmethod
+    def all_in_range(x, lo, hi):
+        return x.size == 0 or bool(x.min() >= lo and x.max() <= hi)
+
+    @staticmethod
+    def bce_logits(z, y):
+        zf = _flat(z)
+        losses = np.empty_like(zf)
+        K.bce_logits_forward(zf, _flat(y), losses)
+        return losses.reshape(z.shape)
+
+    @staticmethod
+    def bce_logits_backward(z, y, grad, scale):
+        """grad · scale · (σ(z) − y)."""
+        zf = _flat(z)
+        out = np.empty_like(zf)
+        K.bce_logits_backward(zf, _flat(y), _scale(grad, scale), out)
+        out = out.reshape(z.shape)
+        if grad.ndim:
+            out *= grad
+        return out
+
+    @staticmethod
+    def mse(pred, target):
+        pf = _flat(pred)
+        losses = np.empty_like(pf)
+        K.mse_forward(pf, _flat(target), losses)
+        return losses.reshape(pred.shape)
+
+    @staticmethod
+    def mse_backward(pred, target, grad, scale):
+        """grad · scale · 2(pred − target)."""
+        pf = _flat(pred)
+        out = np.empty_like(pf)
+        K.mse_backward(pf, _flat(target), _scale(grad, scale), out)
+        out = out.reshape(pred.shape)
+        if grad.ndim:
+            out *= grad
+        return out
+
+    # ---- randomness ------------------------------------------------------------------
+
+    @staticmethod
+    def dropout_mask(shape, p, dtype, generator):
+        """[u ≥ p] / (1 − p) with u ~ U[0, 1): zeroes a fraction p, keeps the mean."""
+        if p == 1.0:
+            return np.zeros(shape, dtype)
+        keep = generator.random(shape) >= p
+        return (keep / (1.0 - p)).astype(dtype)
+
+    # ---- optimizers ------------------------------------------------------------------
+
+    @staticmethod
+    def sgd_step(param, grad, buf, lr, momentum, dampening, nesterov, weight_decay, first_step):
+        """One in-place SGD update of ``param`` (and its momentum buffer)."""
+        # Python float/bool scalars keep numba at one compiled version per dtype.
+        K.sgd_step(param.reshape(-1), _flat(grad), buf.reshape(-1), float(lr), float(momentum),
+                   float(dampening), bool(nesterov), float(weight_decay), bool(first_step))
+
+
+cpu = CPUBackend()

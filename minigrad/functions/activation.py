@@ -1,0 +1,112 @@
+"""Activations, softmax, dropout, and the dense layer fused with its activation.
+
+Activation derivatives are written in terms of the output y = f(x), which is what
+forward keeps: relu′ = [y > 0], σ′ = y(1 − y), tanh′ = 1 − y².
+"""
+
+from ..autograd import Function
+
+
+def _check_float(x, op):
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point tensor, got dtype {x.dtype}")
+
+
+class Activation(Function):
+    """y = f(x) elementwise for f in relu, leaky_relu, sigmoid, tanh;  ∂L/∂x = ∂L/∂y ⊙ f′."""
+
+    @staticmethod
+    def forward(ctx, x, name, slope):
+        _check_float(x, name)
+        y = ctx.backend.activation(name, x, slope)
+        ctx.save_for_backward(y)
+        ctx.name, ctx.slope = name, slope
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return ctx.backend.activation_backward(ctx.name, grad, y, ctx.slope), None, None
+
+
+class LinearActivation(Function):
+    """A dense layer and its activation in one node: h = f(x Wᵀ + b).
+
+    x is (N, in), W is (out, in) as in PyTorch, b is (out,) or None, f one of
+    identity, relu, leaky_relu, sigmoid, tanh. With δ = ∂L/∂h ⊙ f′:
+    ∂L/∂x = δ W,  ∂L/∂W = δᵀ x,  ∂L/∂b = Σ_rows δ.
+    The bias add and f run as one kernel over the matmul's output, in place.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, name, slope):
+        be = ctx.backend
+        h = be.matmul_nt(x, weight)
+        if bias is not None:
+            be.bias_activation_(name, h, bias, slope)
+        elif name != "identity":
+            h = be.activation(name, h, slope)
+        ctx.save_for_backward(x, weight, h)
+        ctx.name, ctx.slope, ctx.has_bias = name, slope, bias is not None
+        return h
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, h = ctx.saved_tensors
+        be, needs = ctx.backend, ctx.needs_input_grad
+        delta = grad if ctx.name == "identity" else be.activation_backward(ctx.name, grad, h, ctx.slope)
+        gx = be.matmul(delta, weight) if needs[0] else None
+        gw = be.matmul_tn(delta, x) if needs[1] else None
+        gb = be.column_sums(delta) if ctx.has_bias and needs[2] else None
+        return gx, gw, gb, None, None
+
+
+class Softmax(Function):
+    """y = softmax(x) along ``axis``;  ∂L/∂x = y ⊙ (g − Σ_axis g ⊙ y)."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        _check_float(x, "softmax")
+        y = ctx.backend.softmax(x, axis)
+        ctx.save_for_backward(y)
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        be = ctx.backend
+        dot = be.sum(be.mul(grad, y), ctx.axis, True)
+        return be.mul(y, be.sub(grad, dot)), None
+
+
+class LogSoftmax(Function):
+    """y = x − log Σ_axis eˣ (stable);  ∂L/∂x = g − softmax(x) · Σ_axis g."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        _check_float(x, "log_softmax")
+        y = ctx.backend.log_softmax(x, axis)
+        ctx.save_for_backward(y)
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        be = ctx.backend
+        return be.sub(grad, be.mul(be.exp(y), be.sum(grad, ctx.axis, True))), None
+
+
+class Dropout(Function):
+    """y = x ⊙ mask, mask = [u ≥ p] / (1 − p);  ∂L/∂x = ∂L/∂y ⊙ mask."""
+
+    @staticmethod
+    def forward(ctx, x, mask):
+        ctx.save_for_backward(mask)
+        return ctx.backend.mul(x, mask)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (mask,) = ctx.saved_tensors
+        return ctx.backend.mul(grad, mask), None

@@ -1,0 +1,116 @@
+"""Loss functions, each fused into one node: forward computes the per-element
+losses in one kernel and reduces them; backward is one kernel too.
+
+``reduction`` is "mean" (divide the sum by the number of losses), "sum" or "none"
+(one loss per element or row). The upstream gradient ``grad`` is 0-d after a mean
+or sum and has the losses' shape after "none"; the backend folds it into the kernel.
+"""
+
+from ..autograd import Function
+
+
+def _reduce(be, losses, reduction):
+    if reduction == "none":
+        return losses
+    total = be.sum(losses)
+    return be.div(total, max(losses.size, 1)) if reduction == "mean" else total
+
+
+def _scale(reduction, n):
+    return 1.0 / max(n, 1) if reduction == "mean" else 1.0
+
+
+class MSELoss(Function):
+    """L = reduce((ŷ − y)²);  ∂L/∂ŷ = 2(ŷ − y)/N for the mean,  ∂L/∂y = −∂L/∂ŷ."""
+
+    @staticmethod
+    def forward(ctx, pred, target, reduction):
+        ctx.save_for_backward(pred, target)
+        ctx.reduction = reduction
+        return _reduce(ctx.backend, ctx.backend.mse(pred, target), reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        pred, target = ctx.saved_tensors
+        be = ctx.backend
+        g = be.mse_backward(pred, target, grad, _scale(ctx.reduction, pred.size))
+        return g, be.neg(g) if ctx.needs_input_grad[1] else None, None
+
+
+class CrossEntropyLoss(Function):
+    """Softmax and cross-entropy fused, on logits z (N, C).
+
+    Class targets y (N,):            L_i = log Σ_j e^{z_ij} − z_{i,y_i}
+    Probability targets t (N, C):    L_i = −Σ_j t_ij log softmax(z)_ij
+    ∂L_i/∂z_i = softmax(z_i) − onehot(y_i)   (for t: softmax(z_i) · Σ_j t_ij − t_i);
+    for probability targets ∂L_i/∂t_ij = −log softmax(z)_ij.
+    """
+
+    @staticmethod
+    def forward(ctx, z, target, reduction):
+        be = ctx.backend
+        probs, losses = be.softmax_xent(z, target)
+        ctx.save_for_backward(z, probs, target)
+        ctx.reduction = reduction
+        return _reduce(be, losses, reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, probs, target = ctx.saved_tensors
+        be = ctx.backend
+        scale = _scale(ctx.reduction, z.shape[0])
+        gz = be.softmax_xent_backward(probs, target, grad, scale) if ctx.needs_input_grad[0] else None
+        gt = None
+        if ctx.needs_input_grad[1]:
+            row_grad = grad if grad.ndim == 0 else be.reshape(grad, (-1, 1))
+            gt = be.mul(be.neg(be.log_softmax(z, 1)), be.mul(row_grad, scale))
+        return gz, gt, None
+
+
+class BCEWithLogitsLoss(Function):
+    """Binary cross-entropy on logits z, stable for any z:
+    L = max(z, 0) − z·y + log(1 + e^{−|z|});  ∂L/∂z = σ(z) − y,  ∂L/∂y = −z."""
+
+    @staticmethod
+    def forward(ctx, z, target, reduction):
+        ctx.save_for_backward(z, target)
+        ctx.reduction = reduction
+        return _reduce(ctx.backend, ctx.backend.bce_logits(z, target), reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, target = ctx.saved_tensors
+        be = ctx.backend
+        scale = _scale(ctx.reduction, z.size)
+        gz = be.bce_logits_backward(z, target, grad, scale) if ctx.needs_input_grad[0] else None
+        gt = be.mul(be.neg(z), be.mul(grad, scale)) if ctx.needs_input_grad[1] else None
+        return gz, gt, None
+
+
+class BCELoss(Function):
+    """Binary cross-entropy on probabilities p, each log clamped at −100 as PyTorch:
+    L = −(y·log p + (1 − y)·log(1 − p));
+    ∂L/∂p = (p − y) / max(p(1 − p), 1e−12),  ∂L/∂y = log(1 − p) − log p (clamped)."""
+
+    @staticmethod
+    def forward(ctx, p, target, reduction):
+        be = ctx.backend
+        log_p = be.clamp(be.log(p), -100.0, None)
+        log_1mp = be.clamp(be.log(be.sub(1.0, p)), -100.0, None)
+        losses = be.neg(be.add(be.mul(target, log_p), be.mul(be.sub(1.0, target), log_1mp)))
+        ctx.save_for_backward(p, target, log_p, log_1mp)
+        ctx.reduction = reduction
+        return _reduce(be, losses, reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, target, log_p, log_1mp = ctx.saved_tensors
+        be = ctx.backend
+        g = be.mul(grad, _scale(ctx.reduction, p.size))
+        gp = gt = None
+        if ctx.needs_input_grad[0]:
+            denom = be.clamp(be.mul(p, be.sub(1.0, p)), 1e-12, None)
+            gp = be.mul(g, be.div(be.sub(p, target), denom))
+        if ctx.needs_input_grad[1]:
+            gt = be.mul(g, be.sub(log_1mp, log_p))
+        return gp, gt, None

@@ -1,0 +1,489 @@
+"""CPU kernels against NumPy references written from each kernel's formula.
+
+References are computed in float64 from the same (possibly float32) inputs,
+with the textbook form of each formula where that differs from the kernel's
+stable rewrite (e.g. BCE as −[y log σ + (1 − y) log(1 − σ)]), on inputs small
+enough for the textbook form to be exact. The large-logit tests then check the
+stable forms where the textbook ones overflow.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from kernels.cpu import (
+    bce_logits_backward,
+    bce_logits_forward,
+    bias_add,
+    bias_leaky_relu_forward,
+    bias_relu_forward,
+    bias_sigmoid_forward,
+    bias_tanh_forward,
+    column_sums,
+    leaky_relu_backward,
+    leaky_relu_forward,
+    mse_backward,
+    mse_forward,
+    relu_backward,
+    relu_forward,
+    sgd_step,
+    sigmoid_backward,
+    sigmoid_forward,
+    softmax_xent_backward,
+    softmax_xent_forward,
+    softmax_xent_prob_backward,
+    softmax_xent_prob_forward,
+    tanh_backward,
+    tanh_forward,
+)
+
+N, M = 7, 13  # odd sizes, so no loop can get away with assuming a multiple of 2
+SLOPE = 0.1
+SCALE = 1.0 / N
+TOL = {
+    np.float32: dict(rtol=1e-5, atol=1e-6),
+    np.float64: dict(rtol=1e-12, atol=1e-13),
+}
+DTYPES = pytest.mark.parametrize("dtype", [np.float32, np.float64])
+
+
+def randn(dtype, *shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def f64(a):
+    return np.asarray(a, dtype=np.float64)
+
+
+def assert_close(actual, expected, dtype):
+    assert actual.dtype == dtype
+    np.testing.assert_allclose(actual, expected, **TOL[dtype])
+
+
+# NumPy references, straight from the formulas.
+def ref_sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-f64(x)))
+
+
+def ref_leaky_relu(x):
+    x = f64(x)
+    return np.where(x > 0, x, SLOPE * x)
+
+
+def ref_softmax(z):
+    e = np.exp(f64(z))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def onehot(target, classes):
+    return np.eye(classes)[target]
+
+
+# -------------------------------------------------------------- activations
+
+
+@DTYPES
+def test_relu_forward_matches_formula(dtype):
+    x = randn(dtype, N * M)
+    out = np.empty_like(x)
+    relu_forward(x, out)
+    assert_close(out, np.maximum(f64(x), 0.0), dtype)
+
+
+def test_relu_forward_propagates_nan():
+    x = np.array([np.nan, -1.0, 2.0])
+    out = np.empty_like(x)
+    relu_forward(x, out)
+    assert np.isnan(out[0]) and out[1] == 0.0 and out[2] == 2.0
+
+
+@DTYPES
+def test_leaky_relu_forward_matches_formula(dtype):
+    x = randn(dtype, N * M)
+    out = np.empty_like(x)
+    leaky_relu_forward(x, SLOPE, out)
+    assert_close(out, ref_leaky_relu(x), dtype)
+
+
+@DTYPES
+def test_sigmoid_forward_matches_formula(dtype):
+    x = randn(dtype, N * M) * dtype(4)
+    out = np.empty_like(x)
+    sigmoid_forward(x, out)
+    assert_close(out, ref_sigmoid(x), dtype)
+
+
+@DTYPES
+def test_sigmoid_forward_is_stable_at_large_logits(dtype):
+    x = np.array([-1000.0, -100.0, 100.0, 1000.0], dtype=dtype)
+    out = np.empty_like(x)
+    sigmoid_forward(x, out)
+    assert np.all(np.isfinite(out))
+    assert out[0] == 0.0 and out[3] == 1.0
+    assert 0.0 <= out[1] < 1e-40
+    assert out[2] == 1.0
+
+
+@DTYPES
+def test_tanh_forward_matches_formula_and_saturates(dtype):
+    x = np.concatenate([randn(dtype, N * M) * dtype(3), np.array([-1000.0, 1000.0], dtype)])
+    out = np.empty_like(x)
+    tanh_forward(x, out)
+    assert_close(out, np.tanh(f64(x)), dtype)
+    assert out[-2] == -1.0 and out[-1] == 1.0
+
+
+@DTYPES
+def test_bias_add_matches_formula(dtype):
+    z, b = randn(dtype, N, M), randn(dtype, M, seed=1)
+    out = np.empty_like(z)
+    bias_add(z, b, out)
+    assert_close(out, f64(z) + f64(b), dtype)
+
+
+@DTYPES
+def test_bias_relu_forward_matches_formula(dtype):
+    z, b = randn(dtype, N, M), randn(dtype, M, seed=1)
+    out = np.empty_like(z)
+    bias_relu_forward(z, b, out)
+    assert_close(out, np.maximum(f64(z) + f64(b), 0.0), dtype)
+
+
+@DTYPES
+def test_bias_leaky_relu_forward_matches_formula(dtype):
+    z, b = randn(dtype, N, M), randn(dtype, M, seed=1)
+    out = np.empty_like(z)
+    bias_leaky_relu_forward(z, b, SLOPE, out)
+    assert_close(out, ref_leaky_relu(f64(z) + f64(b)), dtype)
+
+
+@DTYPES
+def test_bias_sigmoid_forward_matches_formula(dtype):
+    z, b = randn(dtype, N, M), randn(dtype, M, seed=1)
+    out = np.empty_like(z)
+    bias_sigmoid_forward(z, b, out)
+    assert_close(out, ref_sigmoid(f64(z) + f64(b)), dtype)
+
+
+@DTYPES
+def test_bias_sigmoid_forward_is_stable_at_large_logits(dtype):
+    z = np.array([[-1000.0, 1000.0], [-999.0, 999.0]], dtype=dtype)
+    b = np.array([-1.0, 1.0], dtype=dtype)
+    out = np.empty_like(z)
+    bias_sigmoid_forward(z, b, out)
+    np.testing.assert_array_equal(out, [[0.0, 1.0], [0.0, 1.0]])
+
+
+@DTYPES
+def test_bias_tanh_forward_matches_formula(dtype):
+    z, b = randn(dtype, N, M), randn(dtype, M, seed=1)
+    out = np.empty_like(z)
+    bias_tanh_forward(z, b, out)
+    assert_close(out, np.tanh(f64(z) + f64(b)), dtype)
+
+
+BIAS_KERNELS = [
+    (bias_add, ()),
+    (bias_relu_forward, ()),
+    (bias_leaky_relu_forward, (SLOPE,)),
+    (bias_sigmoid_forward, ()),
+    (bias_tanh_forward, ()),
+]
+
+
+@DTYPES
+@pytest.mark.parametrize(
+    "kernel, extra", BIAS_KERNELS, ids=[k.__name__ for k, _ in BIAS_KERNELS]
+)
+def test_bias_forward_with_out_is_z_gives_same_answer(kernel, extra, dtype):
+    z, b = randn(dtype, N, M), randn(dtype, M, seed=1)
+    expected = np.empty_like(z)
+    kernel(z, b, *extra, expected)
+    kernel(z, b, *extra, z)
+    np.testing.assert_array_equal(z, expected)
+
+
+# Backward kernels take the forward OUTPUT y; build y from x with the forward
+# formula, so the derivative is checked where it is defined.
+@DTYPES
+def test_relu_backward_matches_formula(dtype):
+    grad, x = randn(dtype, N * M), randn(dtype, N * M, seed=1)
+    y = np.maximum(x, 0).astype(dtype)
+    out = np.empty_like(grad)
+    relu_backward(grad, y, out)
+    assert_close(out, f64(grad) * (f64(x) > 0), dtype)
+
+
+@DTYPES
+def test_leaky_relu_backward_matches_formula(dtype):
+    grad, x = randn(dtype, N * M), randn(dtype, N * M, seed=1)
+    y = ref_leaky_relu(x).astype(dtype)
+    out = np.empty_like(grad)
+    leaky_relu_backward(grad, y, SLOPE, out)
+    assert_close(out, f64(grad) * np.where(f64(x) > 0, 1.0, SLOPE), dtype)
+
+
+@DTYPES
+def test_sigmoid_backward_matches_formula(dtype):
+    grad, x = randn(dtype, N * M), randn(dtype, N * M, seed=1)
+    y = ref_sigmoid(x).astype(dtype)
+    out = np.empty_like(grad)
+    sigmoid_backward(grad, y, out)
+    assert_close(out, f64(grad) * f64(y) * (1.0 - f64(y)), dtype)
+
+
+@DTYPES
+def test_tanh_backward_matches_formula(dtype):
+    grad, x = randn(dtype, N * M), randn(dtype, N * M, seed=1)
+    y = np.tanh(x).astype(dtype)
+    out = np.empty_like(grad)
+    tanh_backward(grad, y, out)
+    assert_close(out, f64(grad) * (1.0 - f64(y) ** 2), dtype)
+
+
+BACKWARD_KERNELS = [
+    (relu_backward, ()),
+    (leaky_relu_backward, (SLOPE,)),
+    (sigmoid_backward, ()),
+    (tanh_backward, ()),
+]
+
+
+@DTYPES
+@pytest.mark.parametrize(
+    "kernel, extra", BACKWARD_KERNELS, ids=[k.__name__ for k, _ in BACKWARD_KERNELS]
+)
+def test_activation_backward_with_out_is_grad_gives_same_answer(kernel, extra, dtype):
+    grad = randn(dtype, N * M)
+    y = ref_sigmoid(randn(dtype, N * M, seed=1)).astype(dtype) - dtype(0.5)
+    expected = np.empty_like(grad)
+    kernel(grad, y, *extra, expected)
+    kernel(grad, y, *extra, grad)
+    np.testing.assert_array_equal(grad, expected)
+
+
+# --------------------------------------------------------------- reductions
+
+
+@DTYPES
+def test_column_sums_matches_formula_and_overwrites_out(dtype):
+    g = randn(dtype, N, M)
+    out = np.full(M, 99.0, dtype=dtype)  # stale values must not leak in
+    column_sums(g, out)
+    assert_close(out, f64(g).sum(axis=0), dtype)
+
+
+# ------------------------------------------------------------------- losses
+
+
+def classes(seed=2):
+    return np.random.default_rng(seed).integers(0, M, size=N).astype(np.int64)
+
+
+def prob_targets(dtype, seed=3):
+    t = np.random.default_rng(seed).random((N, M))
+    return (t / t.sum(axis=1, keepdims=True)).astype(dtype)
+
+
+@DTYPES
+def test_softmax_xent_forward_matches_formula(dtype):
+    z, y = randn(dtype, N, M) * dtype(3), classes()
+    probs, losses = np.empty_like(z), np.empty(N, dtype)
+    softmax_xent_forward(z, y, probs, losses)
+    p = ref_softmax(z)
+    assert_close(probs, p, dtype)
+    assert_close(losses, -np.log(p[np.arange(N), y]), dtype)
+
+
+@DTYPES
+def test_softmax_xent_forward_rows_of_probs_sum_to_one(dtype):
+    z = randn(dtype, N, M) * dtype(10)
+    probs, losses = np.empty_like(z), np.empty(N, dtype)
+    softmax_xent_forward(z, classes(), probs, losses)
+    np.testing.assert_allclose(f64(probs).sum(axis=1), 1.0, **TOL[dtype])
+
+
+@DTYPES
+def test_softmax_xent_forward_is_stable_at_large_logits(dtype):
+    z = np.array(
+        [[1000.0, -1000.0, 0.0], [1000.0, -1000.0, 0.0], [1000.0, -1000.0, 0.0],
+         [1000.0, 1000.0, 1000.0], [-1000.0, -1000.0, -1000.0]],
+        dtype=dtype,
+    )
+    y = np.array([0, 1, 2, 1, 2], dtype=np.int64)
+    probs, losses = np.empty_like(z), np.empty(5, dtype)
+    softmax_xent_forward(z, y, probs, losses)
+    assert np.all(np.isfinite(probs)) and np.all(np.isfinite(losses))
+    expected_probs = [[1, 0, 0], [1, 0, 0], [1, 0, 0], [1 / 3] * 3, [1 / 3] * 3]
+    assert_close(probs, expected_probs, dtype)
+    assert_close(losses, [0.0, 2000.0, 1000.0, math.log(3), math.log(3)], dtype)
+
+
+@DTYPES
+def test_softmax_xent_backward_matches_formula(dtype):
+    probs, y = ref_softmax(randn(dtype, N, M)).astype(dtype), classes()
+    out = np.empty_like(probs)
+    softmax_xent_backward(probs, y, SCALE, out)
+    assert_close(out, SCALE * (f64(probs) - onehot(y, M)), dtype)
+
+
+@DTYPES
+def test_softmax_xent_prob_forward_matches_formula(dtype):
+    z, t = randn(dtype, N, M) * dtype(3), prob_targets(dtype)
+    probs, losses = np.empty_like(z), np.empty(N, dtype)
+    softmax_xent_prob_forward(z, t, probs, losses)
+    p = ref_softmax(z)
+    assert_close(probs, p, dtype)
+    assert_close(losses, -(f64(t) * np.log(p)).sum(axis=1), dtype)
+
+
+@DTYPES
+def test_softmax_xent_prob_forward_with_onehot_targets_equals_class_variant(dtype):
+    z, y = randn(dtype, N, M) * dtype(3), classes()
+    p_idx, l_idx = np.empty_like(z), np.empty(N, dtype)
+    p_prob, l_prob = np.empty_like(z), np.empty(N, dtype)
+    softmax_xent_forward(z, y, p_idx, l_idx)
+    softmax_xent_prob_forward(z, onehot(y, M).astype(dtype), p_prob, l_prob)
+    assert_close(p_prob, p_idx, dtype)
+    assert_close(l_prob, l_idx, dtype)
+
+
+@DTYPES
+def test_softmax_xent_prob_forward_is_stable_at_large_logits(dtype):
+    z = np.array([[1000.0, -1000.0, 0.0], [1000.0, 1000.0, 1000.0]], dtype=dtype)
+    t = np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]], dtype=dtype)
+    probs, losses = np.empty_like(z), np.empty(2, dtype)
+    softmax_xent_prob_forward(z, t, probs, losses)
+    assert np.all(np.isfinite(probs)) and np.all(np.isfinite(losses))
+    assert_close(losses, [0.5 * 0.0 + 0.5 * 2000.0, math.log(3)], dtype)
+
+
+@DTYPES
+def test_softmax_xent_prob_backward_matches_formula(dtype):
+    probs = ref_softmax(randn(dtype, N, M)).astype(dtype)
+    # Rows of t that do not sum to 1, so the Σ_k t_ik factor is exercised.
+    t = (prob_targets(dtype) * np.linspace(0.5, 2.0, N)[:, None]).astype(dtype)
+    out = np.empty_like(probs)
+    softmax_xent_prob_backward(probs, t, SCALE, out)
+    expected = SCALE * (f64(probs) * f64(t).sum(axis=1, keepdims=True) - f64(t))
+    assert_close(out, expected, dtype)
+
+
+@DTYPES
+def test_softmax_xent_backward_with_out_is_probs_gives_same_answer(dtype):
+    probs, y, t = ref_softmax(randn(dtype, N, M)).astype(dtype), classes(), prob_targets(dtype)
+    for kernel, target in [(softmax_xent_backward, y), (softmax_xent_prob_backward, t)]:
+        p = probs.copy()
+        expected = np.empty_like(p)
+        kernel(p, target, SCALE, expected)
+        kernel(p, target, SCALE, p)
+        np.testing.assert_array_equal(p, expected)
+
+
+@DTYPES
+def test_bce_logits_forward_matches_formula(dtype):
+    z = randn(dtype, N * M) * dtype(4)
+    y = np.random.default_rng(4).random(N * M).astype(dtype)  # soft labels too
+    losses = np.empty_like(z)
+    bce_logits_forward(z, y, losses)
+    s, yy = ref_sigmoid(z), f64(y)
+    assert_close(losses, -(yy * np.log(s) + (1.0 - yy) * np.log(1.0 - s)), dtype)
+
+
+@DTYPES
+def test_bce_logits_is_stable_at_large_logits(dtype):
+    z = np.array([1000.0, 1000.0, -1000.0, -1000.0], dtype=dtype)
+    y = np.array([1.0, 0.0, 1.0, 0.0], dtype=dtype)
+    losses, grad = np.empty_like(z), np.empty_like(z)
+    bce_logits_forward(z, y, losses)
+    bce_logits_backward(z, y, 1.0, grad)
+    np.testing.assert_array_equal(losses, [0.0, 1000.0, 1000.0, 0.0])
+    np.testing.assert_array_equal(grad, [0.0, 1.0, -1.0, 0.0])
+
+
+@DTYPES
+def test_bce_logits_backward_matches_formula(dtype):
+    z = randn(dtype, N * M) * dtype(4)
+    y = np.random.default_rng(4).random(N * M).astype(dtype)
+    out = np.empty_like(z)
+    bce_logits_backward(z, y, SCALE, out)
+    assert_close(out, SCALE * (ref_sigmoid(z) - f64(y)), dtype)
+
+
+@DTYPES
+def test_mse_forward_matches_formula(dtype):
+    pred, target = randn(dtype, N * M), randn(dtype, N * M, seed=1)
+    losses = np.empty_like(pred)
+    mse_forward(pred, target, losses)
+    assert_close(losses, (f64(pred) - f64(target)) ** 2, dtype)
+
+
+@DTYPES
+def test_mse_backward_matches_formula(dtype):
+    pred, target = randn(dtype, N * M), randn(dtype, N * M, seed=1)
+    out = np.empty_like(pred)
+    mse_backward(pred, target, SCALE, out)
+    assert_close(out, 2.0 * SCALE * (f64(pred) - f64(target)), dtype)
+
+
+# -------------------------------------------------------------------- optim
+
+
+def sgd_reference(param, grads, lr, momentum, dampening, nesterov, weight_decay):
+    """torch.optim.SGD's rule, written out in float64 NumPy."""
+    p, buf = f64(param).copy(), None
+    for g in grads:
+        g = f64(g) + weight_decay * p
+        if momentum != 0:
+            buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
+            g = g + momentum * buf if nesterov else buf
+        p = p - lr * g
+    return p, buf
+
+
+SGD_CASES = {
+    "momentum": (0.9, 0.0, False, 0.0),
+    "momentum_dampening_weight_decay": (0.9, 0.3, False, 0.01),
+    "nesterov_weight_decay": (0.9, 0.0, True, 0.01),
+    "nesterov_dampening": (0.5, 0.2, True, 0.0),
+}
+
+
+@DTYPES
+@pytest.mark.parametrize("case", SGD_CASES)
+def test_sgd_step_matches_rule_over_three_steps(case, dtype):
+    momentum, dampening, nesterov, weight_decay = SGD_CASES[case]
+    lr, n = 0.1, N * M
+    param0 = randn(dtype, n)
+    grads = [randn(dtype, n, seed=10 + k) for k in range(3)]
+    param, buf = param0.copy(), np.zeros(n, dtype)
+    for k, g in enumerate(grads):
+        sgd_step(param, g, buf, lr, momentum, dampening, nesterov, weight_decay, k == 0)
+    p_ref, buf_ref = sgd_reference(param0, grads, lr, momentum, dampening, nesterov, weight_decay)
+    assert_close(param, p_ref, dtype)
+    assert_close(buf, buf_ref, dtype)
+
+
+def test_sgd_step_first_step_takes_the_undamped_gradient():
+    # Worked by hand: θ=1, g=1 each step, γ=0.1, μ=0.9, τ=0.5.
+    # step 1: b = g = 1 (no dampening), θ = 1 − 0.1 = 0.9
+    # step 2: b = 0.9·1 + 0.5·1 = 1.4,   θ = 0.9 − 0.14 = 0.76
+    param, grad, buf = np.array([1.0]), np.array([1.0]), np.zeros(1)
+    sgd_step(param, grad, buf, 0.1, 0.9, 0.5, False, 0.0, True)
+    assert buf[0] == pytest.approx(1.0) and param[0] == pytest.approx(0.9)
+    sgd_step(param, grad, buf, 0.1, 0.9, 0.5, False, 0.0, False)
+    assert buf[0] == pytest.approx(1.4) and param[0] == pytest.approx(0.76)
+
+
+@DTYPES
+def test_sgd_step_without_momentum_uses_empty_buffer(dtype):
+    lr, weight_decay, n = 0.1, 0.01, N * M
+    param0 = randn(dtype, n)
+    grads = [randn(dtype, n, seed=10 + k) for k in range(3)]
+    param, empty = param0.copy(), np.empty(0, dtype)
+    for k, g in enumerate(grads):
+        sgd_step(param, g, empty, lr, 0.0, 0.0, False, weight_decay, k == 0)
+    p_ref, _ = sgd_reference(param0, grads, lr, 0.0, 0.0, False, weight_decay)
+    assert_close(param, p_ref, dtype)
+    assert empty.shape == (0,)
