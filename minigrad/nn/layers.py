@@ -1,0 +1,170 @@
+"""Layers: Linear, the activations, Dropout, Identity, Softmax and Sequential."""
+
+import math
+import numbers
+
+import numpy as np
+
+from .. import random as _random
+from ..backend import get_backend
+from ..tensor import Tensor, _axis, _normalize_dtype, float32
+from . import functional as F
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """y = x Wᵀ + b, with weight W of shape (out_features, in_features).
+
+    Initialised as PyTorch does: W and b uniform in ±1/√in_features.
+    """
+
+    def __init__(self, in_features, out_features, bias=True, dtype=None, device="cpu"):
+        super().__init__()
+        for name, n in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
+                raise ValueError(f"Linear: {name} must be a positive integer, got {n!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        dtype = _normalize_dtype(dtype) or float32
+        backend = get_backend(device)
+        bound = 1.0 / math.sqrt(in_features)
+        rng = _random.generator()
+
+        def uniform(*shape):
+            host = rng.uniform(-bound, bound, shape).astype(dtype)
+            return Parameter(_as_device(host, backend))
+
+        self.weight = uniform(out_features, in_features)
+        self.bias = uniform(out_features) if bias else None
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+def _as_device(host, backend):
+    return Tensor._make(backend.from_numpy(host), backend)
+
+
+class ReLU(Module):
+    """max(x, 0)."""
+
+    def forward(self, x):
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    """x for x > 0, negative_slope · x otherwise."""
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        F._check_slope(negative_slope)
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class Sigmoid(Module):
+    """σ(x) = 1 / (1 + e^{−x})."""
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class Softmax(Module):
+    """softmax along ``dim`` (``axis`` is accepted too)."""
+
+    def __init__(self, dim=-1, *, axis=None):
+        super().__init__()
+        self.dim = _axis(axis, dim, "Softmax")
+
+    def forward(self, x):
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Identity(Module):
+    def forward(self, x):
+        return x
+
+
+class Dropout(Module):
+    """Zeroes each element with probability p while training (scaling the rest by
+    1/(1 − p)); the identity in eval mode."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
+        self.p = float(p)
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+# Activation modules a preceding Linear can absorb into its kernel.
+_FUSABLE = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh", LeakyReLU: "leaky_relu"}
+
+
+class Sequential(Module):
+    """Modules applied one after another. Indexable, sliceable, ``len``-able.
+
+    A Linear followed directly by ReLU, LeakyReLU, Sigmoid or Tanh runs as one fused
+    node (matmul, then bias add and activation in one kernel) — the same numbers as
+    running the two modules, with one pass over memory fewer.
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not a Module")
+            setattr(self, str(i), m)
+
+    def forward(self, x):
+        mods = list(self._modules.values())
+        i, n = 0, len(mods)
+        while i < n:
+            m = mods[i]
+            nxt = mods[i + 1] if i + 1 < n else None
+            act = _FUSABLE.get(type(nxt))
+            if type(m) is Linear and act is not None:
+                slope = nxt.negative_slope if act == "leaky_relu" else 0.01
+                x = F.linear(x, m.weight, m.bias, act, slope)
+                i += 2
+            else:
+                x = m(x)
+                i += 1
+        return x
+
+    def __getitem__(self, index):
+        mods = list(self._modules.values())
+        if isinstance(index, slice):
+            return Sequential(*mods[index])
+        return mods[index]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        setattr(self, str(len(self)), module)
+        return self

@@ -1,0 +1,208 @@
+"""Module, the base of every layer, and Parameter, a tensor a module learns."""
+
+from collections import OrderedDict
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..backend import get_backend
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that requires grad and registers itself when assigned to a Module."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True):
+        if isinstance(data, Tensor):
+            backend, array = data._backend, data.data
+        else:
+            backend, array = get_backend("cpu"), np.asarray(data)
+        if array.dtype.kind != "f":
+            raise TypeError(f"Parameter: data must be floating point, got dtype {array.dtype}")
+        if isinstance(array, np.ndarray) and not array.flags.c_contiguous:
+            array = np.ascontiguousarray(array)  # optimizer kernels update flat views in place
+        self.data, self._backend = array, backend
+        self._requires_grad, self.grad, self.grad_fn = bool(requires_grad), None, None
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of every layer and model.
+
+    Subclasses set their parameters and sub-modules as attributes in ``__init__``
+    (after calling ``super().__init__()``) and define ``forward``. Assigning a
+    Parameter or Module to an attribute registers it, in assignment order, which is
+    the order ``parameters()`` yields.
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() is called "
+                f"(call super().__init__() first in {type(self).__name__}.__init__)")
+        params, modules = self._parameters, self._modules
+        params.pop(name, None)
+        modules.pop(name, None)
+        if isinstance(value, Parameter):
+            params[name] = value
+        elif isinstance(value, Module):
+            modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- the tree -------------------------------------------------------------
+
+    def register_parameter(self, name, param):
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be a Parameter or None")
+        setattr(self, name, param)
+
+    def add_module(self, name, module):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module or None")
+        setattr(self, name, module)
+
+    def named_children(self):
+        return iter(self._modules.items())
+
+    def children(self):
+        return iter(self._modules.values())
+
+    def named_modules(self, prefix=""):
+        """This module and every module below it, depth first, each once."""
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{n}" if name else n, m)
+                        for n, m in module._modules.items() if m is not None]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        return (m for _, m in self.named_modules())
+
+    def named_parameters(self, prefix=""):
+        """(name, Parameter) pairs: each module's own, in registration order, then its
+        children's; a parameter shared by two modules appears once."""
+        seen = set()
+        for mod_name, module in self.named_modules(prefix):
+            for name, p in module._parameters.items():
+                if p is None or id(p) in seen:
+                    continue
+                seen.add(id(p))
+                yield (f"{mod_name}.{name}" if mod_name else name), p
+
+    def parameters(self):
+        return (p for _, p in self.named_parameters())
+
+    # ---- modes and gradients ------------------------------------------------------
+
+    def train(self, mode=True):
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.zero_()
+
+    def requires_grad_(self, flag=True):
+        for p in self.parameters():
+            p.requires_grad_(flag)
+        return self
+
+    def to(self, device):
+        """Move every parameter (the same Parameter objects) to ``device``; returns self."""
+        backend = get_backend(device)
+        for p in self.parameters():
+            if p._backend is not backend:
+                p.data = backend.from_numpy(p._backend.to_numpy(p.data))
+                p._backend = backend
+                if p.grad is not None:
+                    p.grad = p.grad.to(device)
+        return self
+
+    # ---- state ----------------------------------------------------------------------
+
+    def state_dict(self):
+        """name -> a NumPy copy of each parameter's values."""
+        return OrderedDict((name, np.array(p._host(), copy=True))
+                           for name, p in self.named_parameters())
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values from ``state_dict`` into the parameters.
+
+        Everything is checked before anything is copied, so a failed load changes
+        nothing. With ``strict``, missing or unexpected keys raise RuntimeError; a
+        value of the wrong shape raises ValueError either way. Returns the lists of
+        missing and unexpected keys.
+        """
+        own = OrderedDict(self.named_parameters())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            raise RuntimeError(
+                f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
+                f"unexpected keys {unexpected}")
+        values = {}
+        for name, p in own.items():
+            if name not in state_dict:
+                continue
+            v = state_dict[name]
+            v = v._host() if isinstance(v, Tensor) else np.asarray(v)
+            if v.shape != p.shape:
+                raise ValueError(
+                    f"load_state_dict: {name!r} has shape {v.shape} in the state dict "
+                    f"but {p.shape} in the model")
+            if v.dtype.kind not in "fiu":
+                raise TypeError(f"load_state_dict: {name!r} has non-numeric dtype {v.dtype}")
+            values[name] = v
+        with no_grad():
+            for name, v in values.items():
+                p = own[name]
+                p._backend.copy_(p.data, p._backend.from_numpy(np.ascontiguousarray(v)))
+        return missing, unexpected
+
+    # ---- printing ---------------------------------------------------------------------
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = []
+        for name, m in self._modules.items():
+            child = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child}")
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n" + "\n".join(lines) + "\n)"

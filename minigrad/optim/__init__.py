@@ -1,0 +1,4 @@
+"""Optimizers: ``from minigrad import optim``."""
+
+from .optimizer import Optimizer
+from .sgd import SGD
