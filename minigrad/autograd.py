@@ -34,11 +34,17 @@ def is_grad_enabled():
 
 
 class no_grad:
-    """Context manager and decorator: operations inside record no graph.
+    """Context manager and decorator (``@no_grad()`` or ``@no_grad``): operations
+    inside record no graph.
 
     >>> with mg.no_grad():
     ...     y = model(x)          # y.requires_grad is False
     """
+
+    def __new__(cls, fn=None):
+        if fn is not None:  # used bare, as @no_grad
+            return cls()(fn)
+        return super().__new__(cls)
 
     def __enter__(self):
         global _grad_enabled
@@ -53,7 +59,7 @@ class no_grad:
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with no_grad():
+            with type(self)():  # a fresh manager per call (enable_grad inherits this)
                 return fn(*args, **kwargs)
         return wrapper
 

@@ -27,13 +27,13 @@ def _normalize_dtype(dtype):
     return np.dtype(dtype)
 
 
-def _axis(axis, dim, op):
-    """``dim`` is accepted as an alias of ``axis`` everywhere."""
+def _axis(axis, dim, op, default=None):
+    """``dim`` is accepted as an alias of ``axis`` everywhere; ``default`` when neither is given."""
     if dim is not None:
         if axis is not None:
             raise TypeError(f"{op}: pass axis or dim, not both")
         return dim
-    return axis
+    return default if axis is None else axis
 
 
 class Tensor:
@@ -94,10 +94,12 @@ class Tensor:
     def requires_grad_(self, flag=True):
         """Set ``requires_grad`` in place (leaves only); returns self."""
         flag = bool(flag)
-        if self.grad_fn is not None:
+        if self.grad_fn is not None and not flag:
             raise RuntimeError(
                 "requires_grad_: only leaf tensors can change requires_grad; "
                 "use detach() to get a leaf from a computed tensor")
+        if self.grad_fn is not None:
+            return self  # a computed tensor that already requires grad
         if flag and self.data.dtype.kind != "f":
             raise TypeError(
                 f"requires_grad_: only floating-point tensors can require grad, "
@@ -371,11 +373,13 @@ class Tensor:
     def tanh(self):
         return _F.Activation.apply(self, "tanh", 0.0)
 
-    def softmax(self, axis=-1, *, dim=None):
-        return _F.Softmax.apply(self, _axis(axis, dim, "softmax"))
+    def softmax(self, axis=None, *, dim=None):
+        """softmax along ``axis`` (the last one by default)."""
+        return _F.Softmax.apply(self, _axis(axis, dim, "softmax", -1))
 
-    def log_softmax(self, axis=-1, *, dim=None):
-        return _F.LogSoftmax.apply(self, _axis(axis, dim, "log_softmax"))
+    def log_softmax(self, axis=None, *, dim=None):
+        """log softmax along ``axis`` (the last one by default)."""
+        return _F.LogSoftmax.apply(self, _axis(axis, dim, "log_softmax", -1))
 
     # ---- in place, outside the graph ----------------------------------------------------
 

@@ -133,7 +133,7 @@ class Pow(Function):
     def forward(ctx, x, p):
         ctx.save_for_backward(x)
         ctx.p = p
-        return ctx.backend.power(x, p)
+        return _promote(ctx.backend, ctx.backend.power(x, p), x, p)  # int ** 0.5 -> float32
 
     @staticmethod
     def backward(ctx, grad):

@@ -99,16 +99,17 @@ def tanh(input):
     return _fn.Activation.apply(input, "tanh", 0.0)
 
 
-def softmax(input, axis=-1, *, dim=None):
-    """e^{x_i} / Σ_j e^{x_j} along ``axis`` (``dim`` is an alias), computed stably."""
+def softmax(input, axis=None, *, dim=None):
+    """e^{x_i} / Σ_j e^{x_j} along ``axis`` (``dim`` is an alias; the last axis by
+    default), computed stably."""
     _need_tensor(input, "softmax")
-    return _fn.Softmax.apply(input, _axis(axis, dim, "softmax"))
+    return _fn.Softmax.apply(input, _axis(axis, dim, "softmax", -1))
 
 
-def log_softmax(input, axis=-1, *, dim=None):
+def log_softmax(input, axis=None, *, dim=None):
     """x_i − log Σ_j e^{x_j} along ``axis`` (``dim`` is an alias), computed stably."""
     _need_tensor(input, "log_softmax")
-    return _fn.LogSoftmax.apply(input, _axis(axis, dim, "log_softmax"))
+    return _fn.LogSoftmax.apply(input, _axis(axis, dim, "log_softmax", -1))
 
 
 def dropout(input, p=0.5, training=True):

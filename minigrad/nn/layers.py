@@ -85,9 +85,9 @@ class Tanh(Module):
 class Softmax(Module):
     """softmax along ``dim`` (``axis`` is accepted too)."""
 
-    def __init__(self, dim=-1, *, axis=None):
+    def __init__(self, dim=None, *, axis=None):
         super().__init__()
-        self.dim = _axis(axis, dim, "Softmax")
+        self.dim = _axis(axis, dim, "Softmax", -1)
 
     def forward(self, x):
         return F.softmax(x, self.dim)
