@@ -15,6 +15,7 @@ from . import autograd, cuda
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
-from . import nn, optim
+from .serialization import load, save
+from . import data, metrics, nn, optim
 
 __version__ = "0.1.0"

@@ -1,0 +1,153 @@
+"""DataLoader: a dataset, cut into batches, in order or shuffled each epoch."""
+
+import numbers
+
+import numpy as np
+
+from .. import random as _random
+from ..tensor import Tensor, from_numpy, tensor
+from .dataset import TensorDataset
+
+
+def _is_int(x):
+    return isinstance(x, (numbers.Integral, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+class DataLoader:
+    """Iterate over ``dataset`` in batches of ``batch_size`` samples.
+
+    Each iteration (one epoch) yields tuples of CPU Tensors, one per field of a
+    sample, each with a leading batch dimension: for ``TensorDataset(X, y)`` the
+    batches are ``(X[idx], y[idx])``. Dtypes are kept (float64 data stays
+    float64, uint8 stays uint8); fields that are Python numbers follow
+    :func:`minigrad.tensor` (floats become float32, ints int64).
+
+    The batch size chooses the flavour of gradient descent:
+    ``batch_size=len(dataset)`` is full-batch gradient descent, ``batch_size=1``
+    is stochastic gradient descent, anything between is mini-batch gradient
+    descent.
+
+    Args:
+        dataset: a :class:`TensorDataset`, or any object with ``__len__`` and
+            ``__getitem__`` returning a sample (a tuple of arrays, Tensors or
+            numbers, or one of those), whose samples are then stacked.
+        batch_size: a positive int. The last batch is smaller when it does not
+            divide ``len(dataset)``, unless ``drop_last``.
+        shuffle: visit the samples in a new random order every epoch.
+        drop_last: drop the last, incomplete batch.
+        seed: with ``shuffle``, a non-negative int: a generator made once from it
+            draws each epoch's permutation, so every epoch has a different order
+            and the sequence of epochs repeats exactly from run to run. Without a
+            seed, shuffling draws from the generator that
+            :func:`minigrad.manual_seed` seeds.
+
+    ``len(loader)`` is the number of batches per epoch:
+    ``ceil(len(dataset) / batch_size)``, or ``floor(...)`` with ``drop_last``.
+    The permutation is drawn when ``iter(loader)`` is called.
+    """
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None):
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(
+                f"DataLoader: dataset must have __len__ and __getitem__, "
+                f"got {type(dataset).__name__}")
+        if not _is_int(batch_size):
+            raise TypeError(
+                f"DataLoader: batch_size must be an int, got {type(batch_size).__name__}")
+        if batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be positive, got {batch_size}")
+        for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(
+                    f"DataLoader: {name} must be True or False, got {flag!r}")
+        if seed is not None:
+            if not _is_int(seed):
+                raise TypeError(f"DataLoader: seed must be an int or None, got {seed!r}")
+            if seed < 0:
+                raise ValueError(f"DataLoader: seed must be non-negative, got {seed}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.seed = seed
+        # Made once, so that each epoch continues the same stream of permutations.
+        self._generator = None if seed is None else np.random.default_rng(int(seed))
+        # The fast path only where indexing is TensorDataset's own (not overridden).
+        self._arrays = (dataset.arrays
+                        if type(dataset).__getitem__ is TensorDataset.__getitem__ else None)
+
+    def __len__(self):
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            generator = self._generator if self._generator is not None else _random.generator()
+            order = generator.permutation(n)
+        else:
+            order = np.arange(n)
+        return self._batches(order)
+
+    def _batches(self, order):
+        n, size = len(order), self.batch_size
+        stop = n - n % size if self.drop_last else n
+        for start in range(0, stop, size):
+            yield self._fetch(order[start:start + size])
+
+    def _fetch(self, indices):
+        if self._arrays is not None:
+            # One gather per array; fancy indexing copies into a C-contiguous batch.
+            return tuple(from_numpy(a[indices]) for a in self._arrays)
+        return collate([self.dataset[int(i)] for i in indices])
+
+    def __repr__(self):
+        return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
+                f"batch_size={self.batch_size}, shuffle={self.shuffle}, "
+                f"drop_last={self.drop_last}, seed={self.seed})")
+
+
+def collate(samples):
+    """Stack a list of samples into a tuple of batched CPU Tensors, field by field.
+
+    A sample is a tuple or list of fields, or a single field; a field is a NumPy
+    array, a Tensor or a Python/NumPy number. All samples must have the same
+    number of fields and each field the same shape across samples.
+    """
+    first = samples[0]
+    if isinstance(first, (tuple, list)):
+        width = len(first)
+        for k, s in enumerate(samples):
+            if not isinstance(s, (tuple, list)) or len(s) != width:
+                raise ValueError(
+                    f"DataLoader: sample {k} of the batch does not have the "
+                    f"{width} fields of the first sample")
+        fields = list(zip(*samples))
+    else:
+        fields = [samples]
+    return tuple(_stack(values, k) for k, values in enumerate(fields))
+
+
+def _stack(values, field):
+    if all(isinstance(v, (bool, int, float)) for v in values):
+        return tensor(list(values))  # Python numbers: mg.tensor's dtype rules
+    arrays = []
+    for v in values:
+        if isinstance(v, Tensor):
+            v = v._host()
+        elif isinstance(v, (np.ndarray, np.generic, bool, int, float)):
+            v = np.asarray(v)
+        else:
+            raise TypeError(
+                f"DataLoader: field {field} of a sample is a {type(v).__name__}; "
+                f"expected a NumPy array, a Tensor or a number")
+        arrays.append(v)
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"DataLoader: field {field} has different shapes across samples: "
+            f"{sorted(shapes)}")
+    batch = np.stack(arrays)
+    if batch.dtype.kind not in "biuf":
+        raise TypeError(f"DataLoader: field {field} has unsupported dtype {batch.dtype}")
+    return from_numpy(batch)
