@@ -132,6 +132,12 @@ class CPUBackend:
     def clamp(x, lo, hi):
         return np.clip(x, lo, hi)
 
+    @staticmethod
+    def log_clamped(x, floor):
+        """max(log x, floor): log 0 = −inf is expected here, so it does not warn."""
+        with np.errstate(divide="ignore"):
+            return np.maximum(np.log(x), floor)
+
     # ---- reductions -------------------------------------------------------------
 
     @staticmethod

@@ -95,8 +95,8 @@ class BCELoss(Function):
     @staticmethod
     def forward(ctx, p, target, reduction):
         be = ctx.backend
-        log_p = be.clamp(be.log(p), -100.0, None)
-        log_1mp = be.clamp(be.log(be.sub(1.0, p)), -100.0, None)
+        log_p = be.log_clamped(p, -100.0)
+        log_1mp = be.log_clamped(be.sub(1.0, p), -100.0)
         losses = be.neg(be.add(be.mul(target, log_p), be.mul(be.sub(1.0, target), log_1mp)))
         ctx.save_for_backward(p, target, log_p, log_1mp)
         ctx.reduction = reduction
