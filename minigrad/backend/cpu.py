@@ -26,6 +26,26 @@ def _flat(a):
     return _contiguous(a).reshape(-1)
 
 
+def _pointwise_loss(kernel, pred, target):
+    """Run an elementwise loss kernel over flat views; losses in pred's shape."""
+    pf = _flat(pred)
+    losses = np.empty_like(pf)
+    kernel(pf, _flat(target), losses)
+    return losses.reshape(pred.shape)
+
+
+def _pointwise_loss_backward(kernel, pred, target, grad, scale):
+    """Run an elementwise loss-gradient kernel; a non-0-d upstream grad (reduction
+    "none") multiplies afterwards, elementwise."""
+    pf = _flat(pred)
+    out = np.empty_like(pf)
+    kernel(pf, _flat(target), _scale(grad, scale), out)
+    out = out.reshape(pred.shape)
+    if grad.ndim:
+        out *= grad
+    return out
+
+
 # Activation kernels by name: plain forward on 1-D, bias-fused forward on 2-D,
 # backward written in terms of the output y.
 _FORWARD = {
@@ -312,39 +332,23 @@ class CPUBackend:
 
     @staticmethod
     def bce_logits(z, y):
-        zf = _flat(z)
-        losses = np.empty_like(zf)
-        K.bce_logits_forward(zf, _flat(y), losses)
-        return losses.reshape(z.shape)
+        """max(z, 0) − z·y + log(1 + e^{−|z|}) elementwise."""
+        return _pointwise_loss(K.bce_logits_forward, z, y)
 
     @staticmethod
     def bce_logits_backward(z, y, grad, scale):
         """grad · scale · (σ(z) − y)."""
-        zf = _flat(z)
-        out = np.empty_like(zf)
-        K.bce_logits_backward(zf, _flat(y), _scale(grad, scale), out)
-        out = out.reshape(z.shape)
-        if grad.ndim:
-            out *= grad
-        return out
+        return _pointwise_loss_backward(K.bce_logits_backward, z, y, grad, scale)
 
     @staticmethod
     def mse(pred, target):
-        pf = _flat(pred)
-        losses = np.empty_like(pf)
-        K.mse_forward(pf, _flat(target), losses)
-        return losses.reshape(pred.shape)
+        """(pred − target)² elementwise."""
+        return _pointwise_loss(K.mse_forward, pred, target)
 
     @staticmethod
     def mse_backward(pred, target, grad, scale):
         """grad · scale · 2(pred − target)."""
-        pf = _flat(pred)
-        out = np.empty_like(pf)
-        K.mse_backward(pf, _flat(target), _scale(grad, scale), out)
-        out = out.reshape(pred.shape)
-        if grad.ndim:
-            out *= grad
-        return out
+        return _pointwise_loss_backward(K.mse_backward, pred, target, grad, scale)
 
     # ---- randomness ------------------------------------------------------------------
 
