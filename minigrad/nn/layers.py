@@ -154,10 +154,12 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, index):
-        mods = list(self._modules.values())
         if isinstance(index, slice):
-            return Sequential(*mods[index])
-        return mods[index]
+            part = Sequential()
+            for name in list(self._modules)[index]:  # keep the names, as PyTorch does
+                setattr(part, name, self._modules[name])
+            return part
+        return list(self._modules.values())[index]
 
     def __len__(self):
         return len(self._modules)
@@ -166,5 +168,10 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module):
-        setattr(self, str(len(self)), module)
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.append: expected a Module, got {type(module).__name__}")
+        i = len(self)
+        while str(i) in self._modules:  # a slice keeps its names, so len may be taken
+            i += 1
+        setattr(self, str(i), module)
         return self

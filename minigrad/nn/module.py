@@ -36,7 +36,7 @@ class Module:
     Subclasses set their parameters and sub-modules as attributes in ``__init__``
     (after calling ``super().__init__()``) and define ``forward``. Assigning a
     Parameter or Module to an attribute registers it, in assignment order, which is
-    the order ``parameters()`` yields.
+    the order ``parameters()`` yields; assigning None or deleting it unregisters it.
     """
 
     def __init__(self):
@@ -50,6 +50,10 @@ class Module:
                 f"cannot assign {name!r} before Module.__init__() is called "
                 f"(call super().__init__() first in {type(self).__name__}.__init__)")
         params, modules = self._parameters, self._modules
+        if name in params and value is not None and not isinstance(value, Parameter):
+            raise TypeError(
+                f"cannot assign a {type(value).__name__} to {name!r}: it holds a Parameter, "
+                f"so it takes a Parameter or None (delete the attribute first to replace it)")
         params.pop(name, None)
         modules.pop(name, None)
         if isinstance(value, Parameter):
