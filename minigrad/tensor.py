@@ -195,7 +195,9 @@ class Tensor:
         out = self
         if dtype is not None:
             dtype = _normalize_dtype(dtype)
-            if dtype != self.dtype:
+            if dtype != self.dtype and dtype.kind != "f":  # integers carry no gradient
+                out = Tensor._make(self._backend.astype(self.data, dtype), self._backend)
+            elif dtype != self.dtype:
                 out = _F.Cast.apply(out, dtype)
         if device is not None:
             backend = get_backend(device)
@@ -216,7 +218,7 @@ class Tensor:
         return self.to(dtype=float64)
 
     def long(self):
-        return Tensor._make(self._backend.astype(self.data, int64), self._backend)
+        return self.to(dtype=int64)
 
     # ---- arithmetic -----------------------------------------------------------------
 

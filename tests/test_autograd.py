@@ -5,6 +5,10 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+import minigrad.nn.functional as F
+from minigrad.backend.cpu import CPUBackend
+from minigrad.functions import ToDevice
+from minigrad.tensor import Tensor
 
 
 def leaf(a, dtype=np.float64):
@@ -341,9 +345,38 @@ def test_failed_op_records_no_node_and_graph_still_works():
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
 
 
-@pytest.mark.skipif(not mg.cuda.is_available(), reason="mixing devices needs a CUDA device")
-def test_mixing_devices_raises_runtime_error():
-    a = mg.tensor([1.0, 2.0])
-    b = mg.tensor([1.0, 2.0], device="cuda")
-    with pytest.raises(RuntimeError, match="cpu|cuda"):
+class _SecondDevice(CPUBackend):
+    """A second device for the device checks; it happens to keep its arrays in host memory."""
+
+    name = "device2"
+
+
+def _on_second_device(values):
+    return Tensor._make(np.asarray(values, dtype=np.float32), _SecondDevice())
+
+
+def test_mixing_devices_in_one_op_raises_runtime_error_naming_both():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = _on_second_device([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="cpu and device2"):
         a + b
+    with pytest.raises(RuntimeError, match="cpu.*device2"):
+        a < b
+    assert a.grad is None and a.grad_fn is None
+
+
+def test_linear_with_weight_on_another_device_raises_runtime_error():
+    x = mg.tensor([[1.0, 2.0]])
+    w = _on_second_device([[1.0, 2.0]])
+    with pytest.raises(RuntimeError, match="linear.*cpu.*device2"):
+        F.linear(x, w)
+
+
+def test_gradient_flows_back_across_a_device_copy():
+    # y = sum(c²) with c = x copied to another device: ∂y/∂x = 2x, back on x's device.
+    x = mg.tensor([1.0, -3.0, 0.5], requires_grad=True)
+    c = ToDevice.apply(x, _SecondDevice())
+    assert c.device == "device2" and c.requires_grad
+    (c * c).sum().backward()
+    assert x.grad.device == "cpu"
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, -6.0, 1.0])
