@@ -14,19 +14,19 @@ import math
 from numba import njit
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _relu(x):
     # Written as "x unless x < 0" so that a NaN passes through (as in NumPy
     # and PyTorch) instead of silently becoming 0 and hiding a divergence.
     return 0.0 if x < 0.0 else x
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _leaky_relu(x, slope):
     return slope * x if x < 0.0 else x
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _sigmoid(x):
     # 1/(1 + exp(-x)) overflows exp for x << 0; with e = exp(-|x|) <= 1 both
     # branches are exact rewrites that never overflow.
@@ -39,21 +39,21 @@ def _sigmoid(x):
 # ---------------------------------------------------------------- forward
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def relu_forward(x, out):
     """out_i = max(x_i, 0).   x, out: (n,)."""
     for i in range(x.shape[0]):
         out[i] = _relu(x[i])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def leaky_relu_forward(x, slope, out):
     """out_i = x_i if x_i > 0 else slope · x_i.   x, out: (n,); slope: float."""
     for i in range(x.shape[0]):
         out[i] = _leaky_relu(x[i], slope)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sigmoid_forward(x, out):
     """out_i = σ(x_i) = 1 / (1 + exp(−x_i)).   x, out: (n,).
 
@@ -64,7 +64,7 @@ def sigmoid_forward(x, out):
         out[i] = _sigmoid(x[i])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def tanh_forward(x, out):
     """out_i = tanh(x_i).   x, out: (n,).  (math.tanh: no overflow.)"""
     for i in range(x.shape[0]):
@@ -74,7 +74,7 @@ def tanh_forward(x, out):
 # ------------------------------------------------ fused bias + activation
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def bias_add(z, b, out):
     """out_ij = z_ij + b_j.   z, out: (N, M); b: (M,).  out may be z."""
     for i in range(z.shape[0]):
@@ -82,7 +82,7 @@ def bias_add(z, b, out):
             out[i, j] = z[i, j] + b[j]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def bias_relu_forward(z, b, out):
     """out_ij = max(z_ij + b_j, 0).   z, out: (N, M); b: (M,).  out may be z."""
     for i in range(z.shape[0]):
@@ -90,7 +90,7 @@ def bias_relu_forward(z, b, out):
             out[i, j] = _relu(z[i, j] + b[j])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def bias_leaky_relu_forward(z, b, slope, out):
     """out_ij = a if a > 0 else slope · a,  a = z_ij + b_j.
 
@@ -101,7 +101,7 @@ def bias_leaky_relu_forward(z, b, slope, out):
             out[i, j] = _leaky_relu(z[i, j] + b[j], slope)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def bias_sigmoid_forward(z, b, out):
     """out_ij = σ(z_ij + b_j), stable as in sigmoid_forward.
 
@@ -112,7 +112,7 @@ def bias_sigmoid_forward(z, b, out):
             out[i, j] = _sigmoid(z[i, j] + b[j])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def bias_tanh_forward(z, b, out):
     """out_ij = tanh(z_ij + b_j).   z, out: (N, M); b: (M,).  out may be z."""
     for i in range(z.shape[0]):
@@ -123,7 +123,7 @@ def bias_tanh_forward(z, b, out):
 # ---------------------------------------------------------------- backward
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def relu_backward(grad, y, out):
     """out_i = grad_i · [y_i > 0],  y = relu(x).   grad, y, out: (n,).
 
@@ -133,7 +133,7 @@ def relu_backward(grad, y, out):
         out[i] = grad[i] if y[i] > 0.0 else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def leaky_relu_backward(grad, y, slope, out):
     """out_i = grad_i · (1 if y_i > 0 else slope),  y = leaky_relu(x).
 
@@ -145,7 +145,7 @@ def leaky_relu_backward(grad, y, slope, out):
         out[i] = grad[i] if y[i] > 0.0 else slope * grad[i]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sigmoid_backward(grad, y, out):
     """out_i = grad_i · y_i · (1 − y_i),  y = σ(x), since σ' = σ(1 − σ).
 
@@ -155,7 +155,7 @@ def sigmoid_backward(grad, y, out):
         out[i] = grad[i] * y[i] * (1.0 - y[i])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def tanh_backward(grad, y, out):
     """out_i = grad_i · (1 − y_i²),  y = tanh(x), since tanh' = 1 − tanh².
 

@@ -17,7 +17,7 @@ from numba import njit
 # Kept here rather than imported from activations.py: numba's cache does not
 # notice changes to functions defined in another file, so an imported helper
 # that someone edits would leave these kernels running the old code.
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _sigmoid(x):
     e = math.exp(-abs(x))
     if x >= 0.0:
@@ -25,7 +25,7 @@ def _sigmoid(x):
     return e / (1.0 + e)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _row_logsumexp(z, i):
     # Subtracting the row max m makes every exponent ≤ 0: no overflow, and the
     # largest term is exp(0) = 1, so the log never sees 0.
@@ -42,7 +42,7 @@ def _row_logsumexp(z, i):
 # ------------------------------------------------ softmax cross-entropy
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def softmax_xent_forward(z, target, probs, losses):
     """Softmax cross-entropy with class-index targets.
 
@@ -61,7 +61,7 @@ def softmax_xent_forward(z, target, probs, losses):
             probs[i, j] = math.exp(z[i, j] - lse)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def softmax_xent_backward(probs, target, scale, out):
     """∂L/∂z = scale · (softmax(z) − onehot(y)):
 
@@ -75,7 +75,7 @@ def softmax_xent_backward(probs, target, scale, out):
             out[i, j] = scale * (probs[i, j] - onehot)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def softmax_xent_prob_forward(z, target, probs, losses):
     """Softmax cross-entropy with probability targets t (e.g. label smoothing).
 
@@ -94,7 +94,7 @@ def softmax_xent_prob_forward(z, target, probs, losses):
             probs[i, j] = math.exp(z[i, j] - lse)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def softmax_xent_prob_backward(probs, target, scale, out):
     """∂L/∂z for probability targets t:
 
@@ -114,7 +114,7 @@ def softmax_xent_prob_backward(probs, target, scale, out):
 # ------------------------------------------- binary cross-entropy on logits
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def bce_logits_forward(z, y, losses):
     """Binary cross-entropy on logits, −[y log σ(z) + (1 − y) log(1 − σ(z))]:
 
@@ -127,7 +127,7 @@ def bce_logits_forward(z, y, losses):
         losses[i] = max(z[i], 0.0) - z[i] * y[i] + math.log1p(math.exp(-abs(z[i])))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def bce_logits_backward(z, y, scale, out):
     """∂L/∂z_i = scale · (σ(z_i) − y_i), σ evaluated stably.
 
@@ -140,7 +140,7 @@ def bce_logits_backward(z, y, scale, out):
 # ------------------------------------------------------ mean squared error
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def mse_forward(pred, target, losses):
     """losses_i = (pred_i − target_i)².   pred, target, losses: (n,)."""
     for i in range(pred.shape[0]):
@@ -148,7 +148,7 @@ def mse_forward(pred, target, losses):
         losses[i] = d * d
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def mse_backward(pred, target, scale, out):
     """∂L/∂pred_i = 2 · scale · (pred_i − target_i).
 

@@ -9,7 +9,7 @@ specialisation per dtype, not one per argument type.
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sgd_step(param, grad, momentum_buf, lr, momentum, dampening, nesterov,
              weight_decay, first_step):
     """One step of SGD with momentum, PyTorch's rule (torch.optim.SGD), in place.

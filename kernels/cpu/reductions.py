@@ -7,7 +7,7 @@ same dtype.
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def column_sums(g, out):
     """out_j = Σ_i g_ij.   g: (N, M); out: (M,).
 
