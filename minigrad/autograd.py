@@ -257,8 +257,17 @@ def backward(root, grad=None, retain_graph=False):
 
 
 def _accumulate(leaf, g, backend):
-    """leaf.grad += g, creating leaf.grad (as a fresh copy: g may be shared) if needed."""
-    if leaf.grad is None:
-        leaf.grad = Tensor._make(backend.copy(g), backend)
-    else:
+    """leaf.grad += g; when leaf.grad is None, a copy of g (g may be shared) becomes it.
+
+    The copy goes into the slot an optimizer keeps for this gradient, if there is
+    one, so that every gradient of a parameter group lands in one flat buffer.
+    """
+    if leaf.grad is not None:
         backend.add_(leaf.grad.data, g)
+        return
+    slot = getattr(leaf, "_grad_slot", None)
+    if slot is not None and isinstance(slot, backend.array_type) and slot.shape == g.shape:
+        backend.copy_(slot, g)
+        leaf.grad = Tensor._make(slot, backend)
+    else:
+        leaf.grad = Tensor._make(backend.copy(g), backend)

@@ -43,7 +43,10 @@ class Tensor:
     friends rather than by calling this class.
     """
 
-    __slots__ = ("data", "_backend", "_requires_grad", "grad", "grad_fn", "__weakref__")
+    # _grad_slot (left unset on most tensors): an array an optimizer keeps for this
+    # leaf's gradient, a view into its flat buffer; backward() writes the gradient there.
+    __slots__ = ("data", "_backend", "_requires_grad", "grad", "grad_fn", "_grad_slot",
+                 "__weakref__")
     __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
 
     @classmethod

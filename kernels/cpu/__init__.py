@@ -38,7 +38,18 @@ from .losses import (
     softmax_xent_prob_backward,
     softmax_xent_prob_forward,
 )
-from .optim import sgd_step
+from .optim import (
+    sgd_step,
+    sgd_step_parallel,
+    adagrad_step,
+    adagrad_step_parallel,
+    rmsprop_step,
+    rmsprop_step_parallel,
+    adam_step,
+    adam_step_parallel,
+    adadelta_step,
+    adadelta_step_parallel,
+)
 from .reductions import column_sums
 
 __all__ = [
@@ -65,4 +76,13 @@ __all__ = [
     "mse_forward",
     "mse_backward",
     "sgd_step",
+    "sgd_step_parallel",
+    "adagrad_step",
+    "adagrad_step_parallel",
+    "rmsprop_step",
+    "rmsprop_step_parallel",
+    "adam_step",
+    "adam_step_parallel",
+    "adadelta_step",
+    "adadelta_step_parallel",
 ]

@@ -1,4 +1,21 @@
-"""Optimizer: parameter groups, per-parameter state, and saving both."""
+"""Optimizer: parameter groups, flat buffers, per-parameter state, and saving them.
+
+One optimizer step should cost one kernel call per parameter group, not one per
+parameter (tinygrad's idea, DESIGN.md principle 5). So, when an optimizer is
+created, the parameters of each group that share a device and a dtype are copied
+end to end into one flat buffer (a "bucket") and each ``p.data`` becomes a view
+into it; gradients get a flat buffer of their own, into which ``backward()``
+writes them; state buffers (momentum, moments, …) are flat as well. ``step()`` then
+passes each whole bucket to one update kernel.
+
+The step count is kept per parameter, as in PyTorch. A parameter without a
+gradient is skipped, and parameters whose counts differ (one was skipped before)
+are updated in separate calls, so the result is the same as a per-parameter loop.
+
+A subclass declares its update in two methods: ``_buffers(group)`` names the state
+buffers it keeps, with their initial values, and ``_update(backend, group, param,
+grad, buffers, step)`` calls its kernel on flat slices.
+"""
 
 import numbers
 
@@ -8,19 +25,84 @@ from ..autograd import enable_grad
 from ..tensor import Tensor
 
 
+class _Bucket:
+    """The parameters of one group that share a device and dtype, as views into
+    one flat buffer (``flat``), their gradients' slots in another (``grad``), and
+    the optimizer's state buffers for them (``state``: name -> flat buffer)."""
+
+    def __init__(self, params):
+        self.params = params
+        self.backend = be = params[0]._backend
+        self.dtype = params[0].dtype
+        self.offsets = [0]
+        for p in params:
+            self.offsets.append(self.offsets[-1] + p.data.size)
+        total = self.offsets[-1]
+        self.flat = be.empty((total,), self.dtype)
+        self.grad = be.zeros((total,), self.dtype)
+        self.views, self.grad_views = [], []
+        self.state = {}
+        for i, p in enumerate(params):
+            self.views.append(self.slice(self.flat, i, i + 1, p.shape))
+            self.grad_views.append(self.slice(self.grad, i, i + 1, p.shape))
+            self.adopt(i)
+
+    def slice(self, flat, i, j, shape=None):
+        """flat[offsets[i]:offsets[j]], reshaped to ``shape`` when given."""
+        part = flat[self.offsets[i]:self.offsets[j]]
+        return part if shape is None else self.backend.reshape(part, shape)
+
+    def adopt(self, i):
+        """Make parameter i's values and gradient live in this bucket's buffers."""
+        p, be = self.params[i], self.backend
+        if p._backend is not be or p.dtype != self.dtype or p.shape != self.views[i].shape:
+            raise RuntimeError(
+                f"optimizer: a parameter changed device, dtype or shape (now {p.device}, "
+                f"{p.dtype}, {p.shape}) after the optimizer was created; create the "
+                f"optimizer after moving or converting the model")
+        if p.data is not self.views[i]:
+            be.copy_(self.views[i], p.data)
+            p.data = self.views[i]
+        p._grad_slot = self.grad_views[i]
+        if p.grad is not None and p.grad.data is not self.grad_views[i]:
+            be.copy_(self.grad_views[i], p.grad.data)
+            p.grad = Tensor._make(self.grad_views[i], be)
+
+    def buffer(self, name, init, i, j):
+        """Flat state buffer ``name`` for parameters i..j-1; on first use it is
+        allocated and filled with ``init``."""
+        if name not in self.state:
+            self.state[name] = self.backend.full((self.offsets[-1],), init, self.dtype)
+        return self.slice(self.state[name], i, j)
+
+
+def _buckets(params):
+    """Split a group's parameters into buckets by (device, dtype), keeping their order."""
+    by_key = {}
+    for p in params:
+        by_key.setdefault((p.device, p.dtype), []).append(p)
+    return [_Bucket(ps) for ps in by_key.values()]
+
+
 class Optimizer:
     """Base class of every optimizer.
 
     ``params`` is an iterable of Parameters, or of dicts ("param groups") each with a
     ``"params"`` list and any hyper-parameters that differ from ``defaults`` for that
-    group. A subclass validates hyper-parameters in ``_check_group`` and updates the
-    parameters in ``step``; ``self.state[p]`` holds each parameter's buffers.
+    group. ``self.state[p]`` holds each parameter's step count and state buffers
+    (views into the flat buffers), once the parameter has been stepped.
+
+    Note: a parameter's ``.data`` and ``.grad`` are views into the optimizer's flat
+    buffers. A gradient tensor kept from an earlier step is overwritten by the next
+    ``backward()`` (after ``zero_grad()`` the parameter's ``.grad`` is None again, as
+    usual); copy it (``g.detach().numpy().copy()``) to keep it.
     """
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self.state = {}
         self.param_groups = []
+        self._group_buckets = []
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of Tensors or dicts, "
@@ -41,7 +123,12 @@ class Optimizer:
                         f"more than once in the parameter list")
                 seen.add(id(p))
             checked.append(group)
-        self.param_groups.extend(checked)  # only once every group has passed its checks
+        for group in checked:  # only once every group has passed its checks
+            self._add(group)
+
+    def _add(self, group):
+        self.param_groups.append(group)
+        self._group_buckets.append(_buckets(group["params"]))
 
     def _complete_group(self, group):
         if not isinstance(group, dict) or "params" not in group:
@@ -56,6 +143,10 @@ class Optimizer:
                     f"{type(self).__name__}: can only optimize Tensors, got {type(p).__name__}")
             if not p.is_leaf:
                 raise ValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor")
+            if p.dtype.kind != "f":
+                raise TypeError(
+                    f"{type(self).__name__}: can only optimize floating-point tensors, "
+                    f"got dtype {p.dtype}")
         full = dict(self.defaults)
         full.update(group)
         full["params"] = params
@@ -68,7 +159,7 @@ class Optimizer:
         existing = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in existing for p in group["params"]):
             raise ValueError(f"{type(self).__name__}: some parameters are already in another group")
-        self.param_groups.append(group)
+        self._add(group)
 
     def _check_group(self, group):
         """Raise ValueError for invalid hyper-parameters (subclasses extend this)."""
@@ -83,19 +174,69 @@ class Optimizer:
                 elif p.grad is not None:
                     p.grad.zero_()
 
-    def step(self, closure=None):
+    # ---- the step ---------------------------------------------------------------------
+
+    def _buffers(self, group):
+        """{state buffer name: initial value} that this optimizer keeps for ``group``."""
+        return {}
+
+    def _update(self, backend, group, param, grad, buffers, step):
+        """Update flat ``param`` in place from flat ``grad``; ``buffers`` maps each name
+        of ``_buffers(group)`` to its flat slice; ``step`` counts from 1."""
         raise NotImplementedError
 
-    def _closure_loss(self, closure):
-        if closure is None:
-            return None
-        with enable_grad():
-            return closure()
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; returns closure()'s loss if given."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group, buckets in zip(self.param_groups, self._group_buckets):
+            names = self._buffers(group)
+            for bucket in buckets:
+                self._step_bucket(group, bucket, names)
+        return loss
+
+    def _step_bucket(self, group, bucket, names):
+        params, state = bucket.params, self.state
+        for i, p in enumerate(params):
+            if p.data is not bucket.views[i] or (
+                    p.grad is not None and p.grad.data is not bucket.grad_views[i]):
+                bucket.adopt(i)
+        # Consecutive parameters that have gradients and equal step counts: one call each.
+        i, n = 0, len(params)
+        while i < n:
+            if params[i].grad is None:
+                i += 1
+                continue
+            t = state[params[i]]["step"] if params[i] in state else 0
+            j = i + 1
+            while (j < n and params[j].grad is not None
+                   and (state[params[j]]["step"] if params[j] in state else 0) == t):
+                j += 1
+            buffers = {name: bucket.buffer(name, init, i, j) for name, init in names.items()}
+            if t == 0:  # first step of these parameters: their state starts fresh
+                for name, init in names.items():
+                    bucket.backend.fill_(buffers[name], init)
+            self._update(bucket.backend, group, bucket.slice(bucket.flat, i, j),
+                         bucket.slice(bucket.grad, i, j), buffers, t + 1)
+            for k in range(i, j):
+                self._record(bucket, k, names, t + 1)
+            i = j
+
+    def _record(self, bucket, k, names, step):
+        p = bucket.params[k]
+        entry = self.state.get(p)
+        if entry is None or any(name not in entry for name in names):
+            entry = self.state[p] = {"step": step}
+            for name in names:
+                entry[name] = bucket.slice(bucket.state[name], k, k + 1, p.shape)
+        entry["step"] = step
 
     # ---- state dicts ---------------------------------------------------------------
 
     def state_dict(self):
-        """{"state": {index: {buffer name: array copy or number}},
+        """{"state": {index: {"step": t, buffer name: array copy}},
         "param_groups": [{hyper-parameters..., "params": [index, ...]}]}, as PyTorch.
 
         Parameters are numbered across groups in order, so the dict refers to no
@@ -120,9 +261,10 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Restore hyper-parameters and buffers saved by ``state_dict``.
+        """Restore hyper-parameters, step counts and buffers saved by ``state_dict``.
 
-        Checks that the groups and parameter shapes match before changing anything.
+        Checks that groups, parameter counts and buffer shapes match before
+        changing anything, so a failed load leaves the optimizer as it was.
         """
         name = type(self).__name__
         groups = state_dict["param_groups"]
@@ -130,37 +272,59 @@ class Optimizer:
             raise ValueError(
                 f"{name}.load_state_dict: {len(groups)} param groups saved, "
                 f"{len(self.param_groups)} in this optimizer")
-        params = []
+        by_index = {}
         for saved, group in zip(groups, self.param_groups):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(
                     f"{name}.load_state_dict: a saved group has {len(saved['params'])} "
                     f"parameters, this optimizer's has {len(group['params'])}")
-            params.extend(zip(saved["params"], group["params"]))
-        by_index = dict(params)
-        new_state = {}
-        for key, buffers in state_dict["state"].items():
-            p = by_index.get(int(key))
-            if p is None:
-                raise ValueError(f"{name}.load_state_dict: state for unknown parameter {key}")
-            restored = {}
-            for k, v in buffers.items():
-                if isinstance(v, Tensor):
-                    v = v._host()
-                if isinstance(v, np.ndarray):
-                    if v.shape != p.shape and v.size != 0:
-                        raise ValueError(
-                            f"{name}.load_state_dict: buffer {k!r} of parameter {key} has "
-                            f"shape {v.shape}, the parameter has {p.shape}")
-                    v = p._backend.from_numpy(np.array(v, dtype=p.dtype, copy=True, order="C"))
-                restored[k] = v
-            new_state[p] = restored
+            by_index.update(zip(saved["params"], group["params"]))
         updated = [{**{k: v for k, v in saved.items() if k != "params"}, "params": group["params"]}
                    for saved, group in zip(groups, self.param_groups)]
         for group in updated:
             self._check_group(group)
+        restored = {}
+        for key, buffers in state_dict["state"].items():
+            p = by_index.get(int(key))
+            if p is None:
+                raise ValueError(f"{name}.load_state_dict: state for unknown parameter {key}")
+            entry = {}
+            for k, v in buffers.items():
+                if isinstance(v, Tensor):
+                    v = v._host()
+                if isinstance(v, np.ndarray):
+                    if v.shape != p.shape:
+                        raise ValueError(
+                            f"{name}.load_state_dict: buffer {k!r} of parameter {key} has "
+                            f"shape {v.shape}, the parameter has {p.shape}")
+                elif k != "step" and v is not None:
+                    raise ValueError(f"{name}.load_state_dict: buffer {k!r} is not an array")
+                entry[k] = v
+            restored[p] = entry
+
         self.param_groups[:] = updated
-        self.state = new_state
+        self.state = {}
+        for group, buckets in zip(self.param_groups, self._group_buckets):
+            names = self._buffers(group)
+            for bucket in buckets:
+                be = bucket.backend
+                for k, p in enumerate(bucket.params):
+                    if p not in restored:
+                        continue  # no state: its next step is its first
+                    saved = restored[p]
+                    arrays = {n: v for n, v in saved.items() if isinstance(v, np.ndarray)}
+                    # PyTorch's SGD keeps no step count: a saved buffer means it has stepped.
+                    entry = {"step": int(saved.get("step", 1 if arrays else 0))}
+                    for buf_name, init in names.items():
+                        view = bucket.buffer(buf_name, init, k, k + 1)
+                        view = be.reshape(view, p.shape)
+                        if buf_name in arrays:
+                            be.copy_(view, be.from_numpy(
+                                np.ascontiguousarray(arrays[buf_name], dtype=p.dtype)))
+                        else:
+                            be.fill_(view, init)
+                        entry[buf_name] = view
+                    self.state[p] = entry
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -176,3 +340,10 @@ def _non_negative(opt, group, key):
     value = group.get(key)
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or value < 0:
         raise ValueError(f"{type(opt).__name__}: {key} must be a number >= 0, got {value!r}")
+
+
+def _in_unit_interval(opt, group, key, value=None):
+    """0 <= value < 1, for betas and rho."""
+    value = group.get(key) if value is None else value
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{type(opt).__name__}: {key} must be in [0, 1), got {value!r}")

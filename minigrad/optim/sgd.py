@@ -1,6 +1,5 @@
 """Stochastic gradient descent, with momentum, dampening, Nesterov and weight decay."""
 
-from ..autograd import no_grad
 from .optimizer import Optimizer, _non_negative
 
 
@@ -14,8 +13,8 @@ class SGD(Optimizer):
         θ ← θ − η·g                                   (lr η)
 
     The textbook momentum v ← β·v + (1 − β)·g is the same method with dampening
-    τ = β and a learning rate scaled by 1/(1 − β). The whole update of each
-    parameter, buffers included, is one kernel call (``kernels/cpu/optim.py``).
+    τ = β and a learning rate scaled by 1/(1 − β). Each step is one kernel call per
+    parameter group (``kernels/cpu/optim.py: sgd_step``).
     """
 
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
@@ -29,25 +28,11 @@ class SGD(Optimizer):
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: nesterov momentum requires momentum > 0 and dampening = 0")
 
-    @no_grad()
-    def step(self, closure=None):
-        """Update every parameter that has a gradient; returns closure()'s loss if given."""
-        loss = self._closure_loss(closure)
-        for group in self.param_groups:
-            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-            nesterov, weight_decay = group["nesterov"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                be = p._backend
-                if momentum != 0:
-                    state = self.state.setdefault(p, {})
-                    buf = state.get("momentum_buffer")
-                    first = buf is None
-                    if first:
-                        buf = state["momentum_buffer"] = be.empty(p.shape, p.dtype)
-                else:
-                    buf, first = be.empty((0,), p.dtype), True
-                be.sgd_step(p.data, p.grad.data, buf, lr, momentum, dampening,
-                            nesterov, weight_decay, first)
-        return loss
+    def _buffers(self, group):
+        return {"momentum_buffer": 0.0} if group["momentum"] != 0 else {}
+
+    def _update(self, be, group, param, grad, buffers, step):
+        buf = buffers.get("momentum_buffer")
+        be.sgd_step(param, grad, be.empty((0,), param.dtype) if buf is None else buf,
+                    group["lr"], group["momentum"], group["dampening"], group["nesterov"],
+                    group["weight_decay"], step == 1)
