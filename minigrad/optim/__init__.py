@@ -3,3 +3,4 @@
 from .adaptive import Adadelta, Adagrad, Adam, AdamW, RMSprop
 from .optimizer import Optimizer
 from .sgd import SGD
+from . import lr_scheduler
