@@ -60,6 +60,10 @@ class _Bucket:
                 f"optimizer: a parameter changed device, dtype or shape (now {p.device}, "
                 f"{p.dtype}, {p.shape}) after the optimizer was created; create the "
                 f"optimizer after moving or converting the model")
+        if p.grad is not None and (p.grad.shape != p.shape or p.grad._backend is not be):
+            raise RuntimeError(
+                f"optimizer: a parameter of shape {p.shape} on {p.device} has a gradient "
+                f"of shape {p.grad.shape} on {p.grad.device}")
         if p.data is not self.views[i]:
             be.copy_(self.views[i], p.data)
             p.data = self.views[i]
@@ -191,6 +195,14 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        # Every parameter is checked (and re-adopted) before any is updated, so that a
+        # parameter converted after creation raises with nothing changed.
+        for buckets in self._group_buckets:
+            for bucket in buckets:
+                for i, p in enumerate(bucket.params):
+                    if p.data is not bucket.views[i] or (
+                            p.grad is not None and p.grad.data is not bucket.grad_views[i]):
+                        bucket.adopt(i)
         for group, buckets in zip(self.param_groups, self._group_buckets):
             names = self._buffers(group)
             for bucket in buckets:
@@ -199,10 +211,6 @@ class Optimizer:
 
     def _step_bucket(self, group, bucket, names):
         params, state = bucket.params, self.state
-        for i, p in enumerate(params):
-            if p.data is not bucket.views[i] or (
-                    p.grad is not None and p.grad.data is not bucket.grad_views[i]):
-                bucket.adopt(i)
         # Consecutive parameters that have gradients and equal step counts: one call each.
         i, n = 0, len(params)
         while i < n:
@@ -338,7 +346,8 @@ class Optimizer:
 
 def _non_negative(opt, group, key):
     value = group.get(key)
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or value < 0:
+    # `not value >= 0` rather than `value < 0`: NaN is rejected too, as in PyTorch
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= 0:
         raise ValueError(f"{type(opt).__name__}: {key} must be a number >= 0, got {value!r}")
 
 

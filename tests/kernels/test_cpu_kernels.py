@@ -13,6 +13,12 @@ import numpy as np
 import pytest
 
 from kernels.cpu import (
+    adadelta_step,
+    adadelta_step_parallel,
+    adagrad_step,
+    adagrad_step_parallel,
+    adam_step,
+    adam_step_parallel,
     bce_logits_backward,
     bce_logits_forward,
     bias_add,
@@ -27,6 +33,8 @@ from kernels.cpu import (
     mse_forward,
     relu_backward,
     relu_forward,
+    rmsprop_step,
+    rmsprop_step_parallel,
     sgd_step,
     sigmoid_backward,
     sigmoid_forward,
@@ -487,3 +495,275 @@ def test_sgd_step_without_momentum_uses_empty_buffer(dtype):
     p_ref, _ = sgd_reference(param0, grads, lr, 0.0, 0.0, False, weight_decay)
     assert_close(param, p_ref, dtype)
     assert empty.shape == (0,)
+
+
+# ---------------------------------------------------------- adaptive optimizers
+#
+# References from the kernels' docstrings, in float64 NumPy, over three steps on
+# buffers that start where the optimizers start them (zero, or Adagrad's initial
+# accumulator). N_OPT is odd and not a multiple of the parallel kernels' chunk count.
+
+N_OPT = 1001
+
+
+def opt_inputs(dtype, n=N_OPT, steps=3):
+    """θ, and gradients whose size changes from step to step (so that amsgrad's
+    maximum and RMSprop's centring have something to do)."""
+    param = randn(dtype, n, seed=20)
+    grads = [randn(dtype, n, seed=21 + k) * dtype(s) for k, s in enumerate([1.0, 0.2, 1.5][:steps])]
+    return param, grads
+
+
+def adagrad_reference(param, grads, state_sum, lr, lr_decay, weight_decay, eps):
+    """η_t = η/(1 + (t − 1)·lr_decay); g ← ∇ + λθ; G ← G + g²; θ ← θ − η_t g/(√G + ε)."""
+    p, G = f64(param).copy(), f64(state_sum).copy()
+    for t, g in enumerate(grads, start=1):
+        g = f64(g) + weight_decay * p
+        G = G + g * g
+        p = p - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(G) + eps)
+    return p, G
+
+
+def rmsprop_reference(param, grads, lr, alpha, eps, weight_decay, momentum, centered):
+    """g ← ∇ + λθ; E[g²] ← αE[g²] + (1 − α)g²; E[g] ← αE[g] + (1 − α)g (centered);
+    d = √(E[g²] − E[g]²) + ε or √E[g²] + ε; b ← μb + g/d, θ ← θ − ηb (μ > 0) else θ ← θ − ηg/d."""
+    p = f64(param).copy()
+    sq, ga, b = np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
+    for g in grads:
+        g = f64(g) + weight_decay * p
+        sq = alpha * sq + (1 - alpha) * g * g
+        if centered:
+            ga = alpha * ga + (1 - alpha) * g
+            d = np.sqrt(sq - ga * ga) + eps
+        else:
+            d = np.sqrt(sq) + eps
+        if momentum > 0:
+            b = momentum * b + g / d
+            p = p - lr * b
+        else:
+            p = p - lr * g / d
+    return p, sq, ga, b
+
+
+def adam_reference(param, grads, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad):
+    """θ ← θ(1 − ηλ) (AdamW) or g ← ∇ + λθ (Adam); m ← β₁m + (1 − β₁)g;
+    v ← β₂v + (1 − β₂)g²; v̂max ← max(v̂max, v) (amsgrad, used in place of v);
+    θ ← θ − η m̂/(√v̂ + ε) with m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ)."""
+    p = f64(param).copy()
+    m, v, vmax = np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
+    for t, g in enumerate(grads, start=1):
+        g = f64(g)
+        if decoupled:
+            p = p * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * p
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        vmax = np.maximum(vmax, v)
+        v_hat = (vmax if amsgrad else v) / (1 - beta2 ** t)
+        p = p - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v_hat) + eps)
+    return p, m, v, vmax
+
+
+def adadelta_reference(param, grads, lr, rho, eps, weight_decay):
+    """g ← ∇ + λθ; E[g²]_t = ρE[g²]_{t−1} + (1 − ρ)g²; Δx = −√(E[Δx²]_{t−1} + ε)/√(E[g²]_t + ε)·g;
+    E[Δx²]_t = ρE[Δx²]_{t−1} + (1 − ρ)Δx²; x ← x + lr·Δx."""
+    x = f64(param).copy()
+    Eg2, Edx2 = np.zeros_like(x), np.zeros_like(x)
+    for g in grads:
+        g = f64(g) + weight_decay * x
+        Eg2 = rho * Eg2 + (1 - rho) * g * g
+        dx = -np.sqrt(Edx2 + eps) / np.sqrt(Eg2 + eps) * g
+        Edx2 = rho * Edx2 + (1 - rho) * dx * dx
+        x = x + lr * dx
+    return x, Eg2, Edx2
+
+
+# (lr, lr_decay, weight_decay, eps, initial accumulator)
+ADAGRAD_CASES = {"plain": (0.1, 0.0, 0.0, 1e-10, 0.0),
+                 "decay_wd_accumulator": (0.1, 0.5, 0.01, 1e-10, 0.1)}
+# (lr, alpha, eps, weight_decay, momentum, centered)
+RMSPROP_CASES = {"plain": (0.01, 0.99, 1e-8, 0.0, 0.0, False),
+                 "momentum_wd": (0.01, 0.9, 1e-8, 0.01, 0.9, False),
+                 "centered": (0.01, 0.9, 1e-8, 0.0, 0.0, True),
+                 "centered_momentum_wd": (0.01, 0.9, 1e-8, 0.01, 0.5, True)}
+# (lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad)
+ADAM_CASES = {"adam": (0.01, 0.9, 0.999, 1e-8, 0.0, False, False),
+              "adam_wd_amsgrad": (0.01, 0.8, 0.9, 1e-8, 0.01, False, True),
+              "adamw": (0.01, 0.9, 0.999, 1e-8, 0.1, True, False),
+              "adamw_amsgrad": (0.01, 0.8, 0.9, 1e-8, 0.1, True, True)}
+# (lr, rho, eps, weight_decay)
+ADADELTA_CASES = {"plain": (1.0, 0.9, 1e-6, 0.0), "lr_wd": (0.5, 0.95, 1e-6, 0.01)}
+
+
+def empty_buffer(backing):
+    """A length-0 buffer whose data pointer is ``backing``'s: a kernel that wrongly
+    wrote through it would change ``backing``, which the tests then check."""
+    return backing[:0]
+
+
+@DTYPES
+@pytest.mark.parametrize("case", ADAGRAD_CASES)
+def test_adagrad_step_matches_rule_over_three_steps(case, dtype):
+    lr, lr_decay, weight_decay, eps, init = ADAGRAD_CASES[case]
+    param0, grads = opt_inputs(dtype)
+    param, state_sum = param0.copy(), np.full(N_OPT, init, dtype)
+    for t, g in enumerate(grads, start=1):
+        adagrad_step(param, g, state_sum, lr, lr_decay, weight_decay, eps, t)
+    p_ref, sum_ref = adagrad_reference(param0, grads, np.full(N_OPT, init), lr, lr_decay,
+                                       weight_decay, eps)
+    assert_close(param, p_ref, dtype)
+    assert_close(state_sum, sum_ref, dtype)
+
+
+@DTYPES
+@pytest.mark.parametrize("case", RMSPROP_CASES)
+def test_rmsprop_step_matches_rule_over_three_steps(case, dtype):
+    lr, alpha, eps, weight_decay, momentum, centered = RMSPROP_CASES[case]
+    param0, grads = opt_inputs(dtype)
+    param, square_avg = param0.copy(), np.zeros(N_OPT, dtype)
+    sentinel = np.full(N_OPT, 7.0, dtype)
+    grad_avg = np.zeros(N_OPT, dtype) if centered else empty_buffer(sentinel)
+    momentum_buf = np.zeros(N_OPT, dtype) if momentum > 0 else empty_buffer(sentinel)
+    for g in grads:
+        rmsprop_step(param, g, square_avg, grad_avg, momentum_buf, lr, alpha, eps, weight_decay,
+                     momentum, centered)
+    p_ref, sq_ref, ga_ref, b_ref = rmsprop_reference(param0, grads, lr, alpha, eps, weight_decay,
+                                                     momentum, centered)
+    assert_close(param, p_ref, dtype)
+    assert_close(square_avg, sq_ref, dtype)
+    if centered:
+        assert_close(grad_avg, ga_ref, dtype)
+    if momentum > 0:
+        assert_close(momentum_buf, b_ref, dtype)
+    assert np.all(sentinel == 7.0)  # length-0 buffers were not touched
+
+
+@DTYPES
+@pytest.mark.parametrize("case", ADAM_CASES)
+def test_adam_step_matches_rule_over_three_steps(case, dtype):
+    lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad = ADAM_CASES[case]
+    param0, grads = opt_inputs(dtype)
+    param, exp_avg, exp_avg_sq = param0.copy(), np.zeros(N_OPT, dtype), np.zeros(N_OPT, dtype)
+    sentinel = np.full(N_OPT, 7.0, dtype)
+    max_sq = np.zeros(N_OPT, dtype) if amsgrad else empty_buffer(sentinel)
+    for t, g in enumerate(grads, start=1):
+        adam_step(param, g, exp_avg, exp_avg_sq, max_sq, lr, beta1, beta2, eps, weight_decay,
+                  decoupled, amsgrad, t)
+    p_ref, m_ref, v_ref, vmax_ref = adam_reference(param0, grads, lr, beta1, beta2, eps,
+                                                   weight_decay, decoupled, amsgrad)
+    assert_close(param, p_ref, dtype)
+    assert_close(exp_avg, m_ref, dtype)
+    assert_close(exp_avg_sq, v_ref, dtype)
+    if amsgrad:
+        assert np.any(vmax_ref > v_ref)  # these inputs exercise the maximum
+        assert_close(max_sq, vmax_ref, dtype)
+    assert np.all(sentinel == 7.0)
+
+
+@DTYPES
+@pytest.mark.parametrize("case", ADADELTA_CASES)
+def test_adadelta_step_matches_rule_over_three_steps(case, dtype):
+    lr, rho, eps, weight_decay = ADADELTA_CASES[case]
+    param0, grads = opt_inputs(dtype)
+    param, square_avg, acc_delta = param0.copy(), np.zeros(N_OPT, dtype), np.zeros(N_OPT, dtype)
+    for g in grads:
+        adadelta_step(param, g, square_avg, acc_delta, lr, rho, eps, weight_decay)
+    p_ref, sq_ref, acc_ref = adadelta_reference(param0, grads, lr, rho, eps, weight_decay)
+    assert_close(param, p_ref, dtype)
+    assert_close(square_avg, sq_ref, dtype)
+    assert_close(acc_delta, acc_ref, dtype)
+
+
+def test_adadelta_step_reproduces_reference_md_numbers():
+    # REFERENCE.md: γ = 0.95, gradients 0.1, 0.2, 0.15 → E[g²] = 0.0005, 0.002475, 0.00347625
+    param, square_avg, acc_delta = np.zeros(1), np.zeros(1), np.zeros(1)
+    for g, want in zip([0.1, 0.2, 0.15], [0.0005, 0.002475, 0.00347625]):
+        adadelta_step(param, np.array([g]), square_avg, acc_delta, 1.0, 0.95, 1e-6, 0.0)
+        assert square_avg[0] == pytest.approx(want, rel=1e-12)
+
+
+# Each kernel with every option on, as (kernel, its parallel twin, {buffer: initial
+# value}, the hyper-parameters after the buffers, whether a step count comes last).
+OPT_KERNELS = {
+    "adagrad": (adagrad_step, adagrad_step_parallel, {"sum": 0.1},
+                (0.1, 0.5, 0.01, 1e-10), True),
+    "rmsprop": (rmsprop_step, rmsprop_step_parallel,
+                {"square_avg": 0.0, "grad_avg": 0.0, "momentum_buf": 0.0},
+                (0.01, 0.9, 1e-8, 0.01, 0.5, True), False),
+    "adam": (adam_step, adam_step_parallel,
+             {"exp_avg": 0.0, "exp_avg_sq": 0.0, "max_exp_avg_sq": 0.0},
+             (0.01, 0.8, 0.9, 1e-8, 0.01, False, True), True),
+    "adamw": (adam_step, adam_step_parallel,
+              {"exp_avg": 0.0, "exp_avg_sq": 0.0, "max_exp_avg_sq": 0.0},
+              (0.01, 0.9, 0.999, 1e-8, 0.1, True, True), True),
+    "adadelta": (adadelta_step, adadelta_step_parallel,
+                 {"square_avg": 0.0, "acc_delta": 0.0}, (0.5, 0.95, 1e-6, 0.01), False),
+}
+
+
+def _run_opt(kernel, param, grads, buffers, hyper, counted):
+    for t, g in enumerate(grads, start=1):
+        kernel(param, g, *buffers.values(), *hyper, *((t,) if counted else ()))
+
+
+@DTYPES
+@pytest.mark.parametrize("n", [10, N_OPT, 20011])  # fewer elements than chunks, odd, large
+@pytest.mark.parametrize("name", OPT_KERNELS)
+def test_parallel_optimizer_kernel_equals_serial(name, n, dtype):
+    serial, parallel, names, hyper, counted = OPT_KERNELS[name]
+    param0, grads = opt_inputs(dtype, n)
+    results = []
+    for kernel in (serial, parallel):
+        param = param0.copy()
+        buffers = {k: np.full(n, init, dtype) for k, init in names.items()}
+        _run_opt(kernel, param, [g.copy() for g in grads], buffers, hyper, counted)
+        results.append((param, buffers))
+    (p_s, b_s), (p_p, b_p) = results
+    if dtype == np.float64:  # the same arithmetic on each element: bit for bit
+        assert np.array_equal(p_p, p_s)
+        for k in names:
+            assert np.array_equal(b_p[k], b_s[k]), k
+    else:
+        np.testing.assert_allclose(p_p, p_s, rtol=1e-6)
+        for k in names:
+            np.testing.assert_allclose(b_p[k], b_s[k], rtol=1e-6, err_msg=k)
+
+
+@DTYPES
+def test_parallel_optimizer_kernels_leave_length_0_buffers_alone(dtype):
+    # Each chunk passes an unused length-0 buffer on whole: it must stay unused.
+    n = 20011
+    param0, grads = opt_inputs(dtype, n)
+    sentinel = np.full(n, 7.0, dtype)
+    param, square_avg = param0.copy(), np.zeros(n, dtype)
+    rmsprop_step_parallel(param, grads[0], square_avg, empty_buffer(sentinel),
+                          empty_buffer(sentinel), 0.01, 0.99, 1e-8, 0.0, 0.0, False)
+    p_ref, *_ = rmsprop_reference(param0, grads[:1], 0.01, 0.99, 1e-8, 0.0, 0.0, False)
+    assert_close(param, p_ref, dtype)
+    param, exp_avg, exp_avg_sq = param0.copy(), np.zeros(n, dtype), np.zeros(n, dtype)
+    adam_step_parallel(param, grads[0], exp_avg, exp_avg_sq, empty_buffer(sentinel),
+                       0.01, 0.9, 0.999, 1e-8, 0.0, False, False, 1)
+    p_ref, *_ = adam_reference(param0, grads[:1], 0.01, 0.9, 0.999, 1e-8, 0.0, False, False)
+    assert_close(param, p_ref, dtype)
+    assert np.all(sentinel == 7.0)
+
+
+@pytest.mark.parametrize("name", OPT_KERNELS)
+@pytest.mark.parametrize("which", ["serial", "parallel"])
+def test_optimizer_kernels_propagate_nan_gradients(name, which):
+    # No fastmath: a NaN gradient must reach the parameter, not vanish in a max or
+    # a reordered expression, and the other elements must be updated as usual.
+    n = 9
+    serial, parallel, names, hyper, counted = OPT_KERNELS[name]
+    param0, grads = opt_inputs(np.float64, n, steps=1)
+    grad = grads[0].copy()
+    grad[4] = np.nan
+    kernel = serial if which == "serial" else parallel
+    param = param0.copy()
+    _run_opt(kernel, param, [grad], {k: np.full(n, v) for k, v in names.items()}, hyper, counted)
+    clean = param0.copy()
+    _run_opt(serial, clean, grads, {k: np.full(n, v) for k, v in names.items()}, hyper, counted)
+    assert np.isnan(param[4])
+    mask = np.arange(n) != 4
+    assert np.array_equal(param[mask], clean[mask])
