@@ -13,7 +13,6 @@ the optimizer's buffers, and that must not show), the parallel kernel path, stat
 dicts and argument checking.
 """
 
-import importlib
 
 import numpy as np
 import pytest
@@ -24,7 +23,7 @@ from minigrad import nn, optim
 from minigrad.backend.cpu import PARALLEL_MIN
 
 # the module (minigrad.backend exports a `cpu` object that shadows its name)
-cpu_backend = importlib.import_module("minigrad.backend.cpu")
+import minigrad.backend.cpu as cpu_backend
 
 THETA0 = np.array([1.0, -2.0, 0.5, 3.0, -0.25])
 C = np.array([0.5, 1.0, 2.0, 0.25, 4.0])

@@ -1,8 +1,8 @@
 """One backend object per device; :func:`get_backend` maps a device name to it."""
 
-from .cpu import cpu
+from .cpu import CPUBackend
 
-_BACKENDS = {"cpu": cpu}
+_BACKENDS = {"cpu": CPUBackend()}
 
 
 def normalize_device(device):

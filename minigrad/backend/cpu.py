@@ -14,7 +14,7 @@ from kernels import cpu as K
 
 # From this many elements on, an optimizer update runs on all threads
 # (benchmarks/optim_step.py measures where that starts to pay).
-PARALLEL_MIN = 8192
+PARALLEL_MIN = 65536
 
 
 def _contiguous(a):
@@ -403,5 +403,3 @@ class CPUBackend:
         kernel(param, grad, square_avg, acc_delta, float(lr), float(rho), float(eps),
                float(weight_decay))
 
-
-cpu = CPUBackend()
