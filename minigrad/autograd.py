@@ -166,7 +166,8 @@ def _topological_order(root):
     """Nodes reachable from ``root``, each after every node that consumes it.
 
     Iterative depth-first post-order, so a graph as deep as memory allows does
-    not run into Python's recursion limit.
+    not run into Python's recursion limit. Raises if a node was freed by an
+    earlier backward(), before any gradient has been accumulated anywhere.
     """
     order = []
     seen = {root}
@@ -174,12 +175,15 @@ def _topological_order(root):
     while stack:
         node, pending = stack[-1]
         for t in pending:
-            if isinstance(t, Tensor) and t.grad_fn is not None and t.grad_fn not in seen:
-                seen.add(t.grad_fn)
-                stack.append((t.grad_fn, iter(t.grad_fn.inputs)))
+            fn = getattr(t, "grad_fn", None)
+            if fn is not None and fn not in seen:
+                seen.add(fn)
+                stack.append((fn, iter(fn.inputs)))
                 break
         else:
             stack.pop()
+            if node._saved is _FREED:
+                raise RuntimeError(_SECOND_BACKWARD.format(op=type(node).__name__))
             order.append(node)
     order.reverse()
     return order
@@ -215,35 +219,35 @@ def backward(root, grad=None, retain_graph=False):
         return
 
     order = _topological_order(root.grad_fn)
-    for node in order:
-        if node._saved is _FREED:
-            raise RuntimeError(_SECOND_BACKWARD.format(op=type(node).__name__))
-
     grads = {root.grad_fn: g}
+    pop = grads.pop
     for node in order:
-        g = grads.pop(node, None)
+        g = pop(node, None)
         if g is None:  # nothing flowed here (every path to it was cut)
             continue
-        in_grads = type(node).backward(node, g)
-        if not isinstance(in_grads, tuple):
+        in_grads = node.backward(node, g)
+        if type(in_grads) is not tuple:
             in_grads = (in_grads,)
-        inputs = node.inputs
-        if len(in_grads) != len(inputs):
+        needs = node.needs_input_grad  # True only for Tensor inputs that require grad
+        if len(in_grads) != len(needs):
             raise RuntimeError(
                 f"{type(node).__name__}.backward returned {len(in_grads)} gradients "
-                f"for {len(inputs)} inputs of forward")
-        for t, gi in zip(inputs, in_grads):
-            if gi is None or not isinstance(t, Tensor) or not t.requires_grad:
+                f"for {len(needs)} inputs of forward")
+        inputs = node.inputs
+        for i, need in enumerate(needs):
+            gi = in_grads[i]
+            if not need or gi is None:
                 continue
-            be = t._backend
+            t = inputs[i]
+            be, data = t._backend, t.data
             if not isinstance(gi, be.array_type):
                 gi = be.asarray(gi)
-            if gi.shape != t.data.shape:
+            if gi.shape != data.shape:
                 raise RuntimeError(
                     f"{type(node).__name__}.backward returned a gradient of shape "
-                    f"{gi.shape} for an input of shape {t.data.shape}")
-            if gi.dtype != t.data.dtype:
-                gi = be.astype(gi, t.data.dtype)
+                    f"{gi.shape} for an input of shape {data.shape}")
+            if gi.dtype != data.dtype:
+                gi = be.astype(gi, data.dtype)
             fn = t.grad_fn
             if fn is None:
                 _accumulate(t, gi, be)

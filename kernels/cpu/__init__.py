@@ -31,6 +31,7 @@ from .activations import (
 from .losses import (
     bce_logits_backward,
     bce_logits_forward,
+    first_invalid_class,
     mse_backward,
     mse_forward,
     softmax_xent_backward,
@@ -72,6 +73,7 @@ __all__ = [
     "softmax_xent_prob_forward",
     "softmax_xent_prob_backward",
     "bce_logits_forward",
+    "first_invalid_class",
     "bce_logits_backward",
     "mse_forward",
     "mse_backward",

@@ -4,9 +4,10 @@ Shapes: z are logits (N, C) for the softmax losses and (n,) for the others;
 probs is (N, C); losses is (N,) or (n,). All float arrays are C-contiguous and
 of one dtype (float32 or float64); class-index targets are int64.
 
-The forward kernels write one loss per sample; the caller reduces them (mean
-or sum). The backward kernels take that reduction's factor as ``scale``
-(1/N for a mean, 1 for a sum) times the upstream gradient, a Python float.
+The forward kernels write one loss per sample and return their sum, from which
+the caller forms the mean or sum without another pass. The backward kernels take
+that reduction's factor as ``scale`` (1/N for a mean, 1 for a sum) times the
+upstream gradient, a Python float.
 """
 
 import math
@@ -43,6 +44,20 @@ def _row_logsumexp(z, i):
 
 
 @njit(cache=True, error_model="numpy")
+def first_invalid_class(target, num_classes):
+    """The first i with target_i outside [0, num_classes), or −1 if there is none.
+
+    The cross-entropy kernels index z[i, target_i] without a bounds check, so
+    targets are checked with this before they run.  target: (N,) int64.
+    """
+    for i in range(target.shape[0]):
+        if target[i] < 0 or target[i] >= num_classes:
+            return i
+    return -1
+
+
+
+@njit(cache=True, error_model="numpy")
 def softmax_xent_forward(z, target, probs, losses):
     """Softmax cross-entropy with class-index targets.
 
@@ -53,12 +68,16 @@ def softmax_xent_forward(z, target, probs, losses):
 
     z, probs: (N, C); target: (N,) int64 in [0, C); losses: (N,).
     probs is exact softmax: softmax_xent_backward uses it as is.
+    Returns Σ_i losses_i (summed in float64).
     """
+    total = 0.0
     for i in range(z.shape[0]):
         lse = _row_logsumexp(z, i)
         losses[i] = lse - z[i, target[i]]
+        total += losses[i]
         for j in range(z.shape[1]):
             probs[i, j] = math.exp(z[i, j] - lse)
+    return total
 
 
 @njit(cache=True, error_model="numpy")
@@ -82,16 +101,19 @@ def softmax_xent_prob_forward(z, target, probs, losses):
     Per row i, with lse_i and probs_ij as in softmax_xent_forward:
         losses_i = −Σ_j t_ij log softmax(z)_ij = Σ_j t_ij (lse_i − z_ij)
 
-    z, target, probs: (N, C); losses: (N,).
+    z, target, probs: (N, C); losses: (N,). Returns Σ_i losses_i (summed in float64).
     """
+    total = 0.0
     for i in range(z.shape[0]):
         lse = _row_logsumexp(z, i)
         loss = 0.0
         for j in range(z.shape[1]):
             loss += target[i, j] * (lse - z[i, j])
         losses[i] = loss
+        total += losses[i]
         for j in range(z.shape[1]):
             probs[i, j] = math.exp(z[i, j] - lse)
+    return total
 
 
 @njit(cache=True, error_model="numpy")
@@ -121,10 +143,14 @@ def bce_logits_forward(z, y, losses):
         losses_i = max(z_i, 0) − z_i · y_i + log(1 + exp(−|z_i|))
 
     an exact rewrite in which exp never overflows and log never sees 0, so it
-    is finite for any finite z.  z, y, losses: (n,).
+    is finite for any finite z. Returns Σ_i losses_i (summed in float64).
+    z, y, losses: (n,).
     """
+    total = 0.0
     for i in range(z.shape[0]):
         losses[i] = max(z[i], 0.0) - z[i] * y[i] + math.log1p(math.exp(-abs(z[i])))
+        total += losses[i]
+    return total
 
 
 @njit(cache=True, error_model="numpy")
@@ -142,10 +168,16 @@ def bce_logits_backward(z, y, scale, out):
 
 @njit(cache=True, error_model="numpy")
 def mse_forward(pred, target, losses):
-    """losses_i = (pred_i − target_i)².   pred, target, losses: (n,)."""
+    """losses_i = (pred_i − target_i)²; returns Σ_i losses_i (summed in float64).
+
+    pred, target, losses: (n,).
+    """
+    total = 0.0
     for i in range(pred.shape[0]):
         d = pred[i] - target[i]
         losses[i] = d * d
+        total += losses[i]
+    return total
 
 
 @njit(cache=True, error_model="numpy")

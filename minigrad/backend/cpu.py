@@ -31,12 +31,13 @@ def _flat(a):
     return _contiguous(a).reshape(-1)
 
 
-def _pointwise_loss(kernel, pred, target):
-    """Run an elementwise loss kernel over flat views; losses in pred's shape."""
+def _pointwise_loss(kernel, pred, target, scale):
+    """Run an elementwise loss kernel over flat views: (losses in pred's shape,
+    scale · Σ losses as a 0-d array)."""
     pf = _flat(pred)
     losses = np.empty_like(pf)
-    kernel(pf, _flat(target), losses)
-    return losses.reshape(pred.shape)
+    total = kernel(pf, _flat(target), losses)
+    return losses.reshape(pred.shape), np.array(scale * total, pred.dtype)
 
 
 def _pointwise_loss_backward(kernel, pred, target, grad, scale):
@@ -294,16 +295,14 @@ class CPUBackend:
     # ---- losses -------------------------------------------------------------------
 
     @staticmethod
-    def softmax_xent(z, target):
-        """Per-row softmax cross-entropy; returns (probs, losses)."""
+    def softmax_xent(z, target, scale):
+        """Per-row softmax cross-entropy: (probs, losses, scale · Σ losses as 0-d)."""
         z = _contiguous(z)
         probs = np.empty_like(z)
         losses = np.empty(z.shape[0], z.dtype)
-        if target.ndim == 1:
-            K.softmax_xent_forward(z, _contiguous(target), probs, losses)
-        else:
-            K.softmax_xent_prob_forward(z, _contiguous(target), probs, losses)
-        return probs, losses
+        kernel = K.softmax_xent_forward if target.ndim == 1 else K.softmax_xent_prob_forward
+        total = kernel(z, _contiguous(target), probs, losses)
+        return probs, losses, np.array(scale * total, z.dtype)
 
     @staticmethod
     def softmax_xent_backward(probs, target, grad, scale):
@@ -322,23 +321,17 @@ class CPUBackend:
     @staticmethod
     def validate_classes(target, num_classes):
         """The first class index outside [0, num_classes), or None if all are valid."""
-        if target.size == 0:
-            return None
-        lo, hi = target.min(), target.max()
-        if lo < 0:
-            return int(lo)
-        if hi >= num_classes:
-            return int(hi)
-        return None
+        i = K.first_invalid_class(_contiguous(target), int(num_classes))
+        return None if i < 0 else int(target[i])
 
     @staticmethod
     def all_in_range(x, lo, hi):
         return x.size == 0 or bool(x.min() >= lo and x.max() <= hi)
 
     @staticmethod
-    def bce_logits(z, y):
-        """max(z, 0) − z·y + log(1 + e^{−|z|}) elementwise."""
-        return _pointwise_loss(K.bce_logits_forward, z, y)
+    def bce_logits(z, y, scale):
+        """max(z, 0) − z·y + log(1 + e^{−|z|}) elementwise: (losses, scale · Σ losses)."""
+        return _pointwise_loss(K.bce_logits_forward, z, y, scale)
 
     @staticmethod
     def bce_logits_backward(z, y, grad, scale):
@@ -346,9 +339,9 @@ class CPUBackend:
         return _pointwise_loss_backward(K.bce_logits_backward, z, y, grad, scale)
 
     @staticmethod
-    def mse(pred, target):
-        """(pred − target)² elementwise."""
-        return _pointwise_loss(K.mse_forward, pred, target)
+    def mse(pred, target, scale):
+        """(pred − target)² elementwise: (losses, scale · Σ losses)."""
+        return _pointwise_loss(K.mse_forward, pred, target, scale)
 
     @staticmethod
     def mse_backward(pred, target, grad, scale):

@@ -1,5 +1,5 @@
 """Loss functions, each fused into one node: forward computes the per-element
-losses in one kernel and reduces them; backward is one kernel too.
+losses and their reduction in one kernel; backward is one kernel too.
 
 ``reduction`` is "mean" (divide the sum by the number of losses), "sum" or "none"
 (one loss per element or row). The upstream gradient ``grad`` is 0-d after a mean
@@ -7,13 +7,6 @@ or sum and has the losses' shape after "none"; the backend folds it into the ker
 """
 
 from ..autograd import Function
-
-
-def _reduce(be, losses, reduction):
-    if reduction == "none":
-        return losses
-    total = be.sum(losses)
-    return be.div(total, max(losses.size, 1)) if reduction == "mean" else total
 
 
 def _scale(reduction, n):
@@ -27,7 +20,8 @@ class MSELoss(Function):
     def forward(ctx, pred, target, reduction):
         ctx.save_for_backward(pred, target)
         ctx.reduction = reduction
-        return _reduce(ctx.backend, ctx.backend.mse(pred, target), reduction)
+        losses, reduced = ctx.backend.mse(pred, target, _scale(reduction, pred.size))
+        return losses if reduction == "none" else reduced
 
     @staticmethod
     def backward(ctx, grad):
@@ -48,11 +42,10 @@ class CrossEntropyLoss(Function):
 
     @staticmethod
     def forward(ctx, z, target, reduction):
-        be = ctx.backend
-        probs, losses = be.softmax_xent(z, target)
+        probs, losses, reduced = ctx.backend.softmax_xent(z, target, _scale(reduction, z.shape[0]))
         ctx.save_for_backward(z, probs, target)
         ctx.reduction = reduction
-        return _reduce(be, losses, reduction)
+        return losses if reduction == "none" else reduced
 
     @staticmethod
     def backward(ctx, grad):
@@ -75,7 +68,8 @@ class BCEWithLogitsLoss(Function):
     def forward(ctx, z, target, reduction):
         ctx.save_for_backward(z, target)
         ctx.reduction = reduction
-        return _reduce(ctx.backend, ctx.backend.bce_logits(z, target), reduction)
+        losses, reduced = ctx.backend.bce_logits(z, target, _scale(reduction, z.size))
+        return losses if reduction == "none" else reduced
 
     @staticmethod
     def backward(ctx, grad):
@@ -100,7 +94,9 @@ class BCELoss(Function):
         losses = be.neg(be.add(be.mul(target, log_p), be.mul(be.sub(1.0, target), log_1mp)))
         ctx.save_for_backward(p, target, log_p, log_1mp)
         ctx.reduction = reduction
-        return _reduce(be, losses, reduction)
+        if reduction == "none":
+            return losses
+        return be.mul(be.sum(losses), _scale(reduction, losses.size))
 
     @staticmethod
     def backward(ctx, grad):

@@ -6,11 +6,14 @@ before anything is computed, then calls one Function from :mod:`minigrad.functio
 
 import numbers
 
+import numpy as np
+
 from .. import functions as _fn
 from .. import random as _random
 from ..tensor import Tensor, _axis
 
 _REDUCTIONS = ("mean", "sum", "none")
+_INT64 = np.dtype(np.int64)
 
 
 def _need_tensor(x, op, what="input"):
@@ -31,6 +34,7 @@ def _check_same_device(a, b, op):
 # ---- layers -------------------------------------------------------------------------
 
 _ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh")
+_FAST = frozenset(("identity", "relu", "sigmoid", "tanh"))  # no slope to check
 
 
 def linear(input, weight, bias=None, activation="identity", negative_slope=0.01):
@@ -40,6 +44,16 @@ def linear(input, weight, bias=None, activation="identity", negative_slope=0.01)
     same node and the same pass over memory; ``nn.Sequential`` uses it to fuse a
     Linear with the activation that follows it.
     """
+    # The common case, checked in one expression; anything else takes the checks
+    # below, which say what is wrong.
+    if (isinstance(input, Tensor) and isinstance(weight, Tensor) and activation in _FAST
+            and input.data.ndim == 2 and weight.data.ndim == 2
+            and input.data.shape[1] == weight.data.shape[1]
+            and input.data.dtype == weight.data.dtype and input._backend is weight._backend
+            and (bias is None or (isinstance(bias, Tensor) and bias._backend is weight._backend
+                                  and bias.data.shape == (weight.data.shape[0],)
+                                  and bias.data.dtype == weight.data.dtype))):
+        return _fn.LinearActivation.apply(input, weight, bias, activation, 0.0)
     _need_tensor(input, "linear")
     _need_tensor(weight, "linear", "weight")
     if activation not in _ACTIVATIONS:
@@ -135,6 +149,13 @@ def _check_pair(input, target, op):
         raise TypeError(f"{op}: input must be floating point, got dtype {input.dtype}")
 
 
+def _same_float_pair(input, target, reduction):
+    """True when input and target are float Tensors of one shape, dtype and device."""
+    return (isinstance(input, Tensor) and isinstance(target, Tensor) and reduction in _REDUCTIONS
+            and input.data.dtype.kind == "f" and input.data.dtype == target.data.dtype
+            and input.data.shape == target.data.shape and input._backend is target._backend)
+
+
 def _float_target(input, target, op):
     """The target as the input's float dtype (shapes must match exactly)."""
     if input.shape != target.shape:
@@ -147,6 +168,8 @@ def _float_target(input, target, op):
 
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error: reduce((input − target)²)."""
+    if _same_float_pair(input, target, reduction):
+        return _fn.MSELoss.apply(input, target, reduction)
     _check_pair(input, target, "mse_loss")
     _check_reduction(reduction, "mse_loss")
     target = _float_target(input, target, "mse_loss")
@@ -160,6 +183,13 @@ def cross_entropy(input, target, reduction="mean"):
     class probabilities (N, C) of a float dtype.
     """
     op = "cross_entropy"
+    if (isinstance(input, Tensor) and isinstance(target, Tensor) and reduction in _REDUCTIONS
+            and input.data.ndim == 2 and input.data.dtype.kind == "f"
+            and target.data.ndim == 1 and target.data.dtype == _INT64
+            and target.data.shape[0] == input.data.shape[0] and input._backend is target._backend):
+        bad = input._backend.validate_classes(target.data, input.data.shape[1])
+        if bad is None:
+            return _fn.CrossEntropyLoss.apply(input, target, reduction)
     _check_pair(input, target, op)
     _check_reduction(reduction, op)
     if input.ndim != 2:
@@ -205,6 +235,8 @@ def binary_cross_entropy(input, target, reduction="mean"):
 def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     """Binary cross-entropy of σ(z), fused with the sigmoid: stable for any logit z."""
     op = "binary_cross_entropy_with_logits"
+    if _same_float_pair(input, target, reduction):
+        return _fn.BCEWithLogitsLoss.apply(input, target, reduction)
     _check_pair(input, target, op)
     _check_reduction(reduction, op)
     target = _float_target(input, target, op)

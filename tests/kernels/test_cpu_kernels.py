@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from kernels.cpu import (
+    first_invalid_class,
     adadelta_step,
     adadelta_step_parallel,
     adagrad_step,
@@ -767,3 +768,34 @@ def test_optimizer_kernels_propagate_nan_gradients(name, which):
     assert np.isnan(param[4])
     mask = np.arange(n) != 4
     assert np.array_equal(param[mask], clean[mask])
+
+
+# ------------------------------------------- loss forward kernels return Σ losses
+
+
+def _z_and_target(kernel, dtype):
+    z = randn(dtype, N, M) * dtype(3)
+    if kernel is softmax_xent_forward:
+        return z, classes()
+    if kernel is softmax_xent_prob_forward:
+        return z, prob_targets(dtype)
+    return z.reshape(-1), np.random.default_rng(5).random(N * M).astype(dtype)
+
+
+@DTYPES
+@pytest.mark.parametrize("kernel", [softmax_xent_forward, softmax_xent_prob_forward,
+                                    bce_logits_forward, mse_forward],
+                         ids=lambda k: k.__name__)
+def test_loss_forward_returns_the_sum_of_its_losses(kernel, dtype):
+    z, target = _z_and_target(kernel, dtype)
+    losses = np.empty(z.shape[0], dtype)
+    args = (z, target, np.empty_like(z), losses) if z.ndim == 2 else (z, target, losses)
+    total = kernel(*args)
+    # the sum in float64 of the losses the kernel wrote, whatever their values
+    assert total == pytest.approx(float(np.sum(losses.astype(np.float64))), rel=1e-12)
+
+
+@pytest.mark.parametrize("target, expected", [
+    ([0, 3, 9, 2], -1), ([0, 10, 3, -1], 1), ([-1, 0], 0), ([], -1), ([9, 9, 12], 2)])
+def test_first_invalid_class_finds_the_first_target_outside_the_classes(target, expected):
+    assert first_invalid_class(np.array(target, dtype=np.int64), 10) == expected
