@@ -175,7 +175,9 @@ def _topological_order(root):
     while stack:
         node, pending = stack[-1]
         for t in pending:
-            fn = getattr(t, "grad_fn", None)
+            if not isinstance(t, Tensor):  # not getattr: a miss costs an exception
+                continue
+            fn = t.grad_fn
             if fn is not None and fn not in seen:
                 seen.add(fn)
                 stack.append((fn, iter(fn.inputs)))
@@ -202,7 +204,7 @@ def backward(root, grad=None, retain_graph=False):
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for a tensor with "
                 f"one element; this one has shape {root.shape}: pass grad=")
-        g = backend.full(root.shape, 1.0, root.dtype)
+        g = backend.ones(root.data.shape, root.data.dtype)
     else:
         g = grad.data if isinstance(grad, Tensor) else backend.asarray(grad)
         if isinstance(grad, Tensor) and grad._backend is not backend:

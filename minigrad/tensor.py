@@ -186,8 +186,7 @@ class Tensor:
         Without ``retain_graph`` the graph's saved values are freed afterwards and
         a second backward through it raises RuntimeError.
         """
-        from .autograd import backward
-        backward(self, grad, retain_graph)
+        _autograd.backward(self, grad, retain_graph)
 
     def detach(self):
         """The same data (shared, not copied) as a new leaf that does not require grad."""
@@ -501,3 +500,4 @@ def arange(start, end=None, step=1, dtype=None, device="cpu", requires_grad=Fals
 
 
 from . import functions as _F  # noqa: E402  (functions builds on Tensor)
+from . import autograd as _autograd  # noqa: E402

@@ -89,6 +89,10 @@ class CPUBackend:
         return np.zeros(shape, dtype)
 
     @staticmethod
+    def ones(shape, dtype):
+        return np.ones(shape, dtype)
+
+    @staticmethod
     def full(shape, value, dtype):
         return np.full(shape, value, dtype)
 

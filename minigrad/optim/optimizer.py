@@ -42,6 +42,10 @@ class _Bucket:
         self.grad = be.zeros((total,), self.dtype)
         self.views, self.grad_views = [], []
         self.state = {}
+        # Each parameter's entry in optimizer.state (None until its first step) and
+        # the buffer names it was made with.
+        self.entries = [None] * len(params)
+        self.entry_names = [None] * len(params)
         for i, p in enumerate(params):
             self.views.append(self.slice(self.flat, i, i + 1, p.shape))
             self.grad_views.append(self.slice(self.grad, i, i + 1, p.shape))
@@ -49,6 +53,8 @@ class _Bucket:
 
     def slice(self, flat, i, j, shape=None):
         """flat[offsets[i]:offsets[j]], reshaped to ``shape`` when given."""
+        if shape is None and i == 0 and j == len(self.params):
+            return flat  # the whole bucket: no view needed
         part = flat[self.offsets[i]:self.offsets[j]]
         return part if shape is None else self.backend.reshape(part, shape)
 
@@ -210,17 +216,18 @@ class Optimizer:
         return loss
 
     def _step_bucket(self, group, bucket, names):
-        params, state = bucket.params, self.state
-        # Consecutive parameters that have gradients and equal step counts: one call each.
+        params, entries = bucket.params, bucket.entries
+        # Consecutive parameters that have gradients and equal step counts: one call
+        # each; in the usual case that is the whole bucket.
         i, n = 0, len(params)
         while i < n:
             if params[i].grad is None:
                 i += 1
                 continue
-            t = state[params[i]]["step"] if params[i] in state else 0
+            t = entries[i]["step"] if entries[i] is not None else 0
             j = i + 1
             while (j < n and params[j].grad is not None
-                   and (state[params[j]]["step"] if params[j] in state else 0) == t):
+                   and (entries[j]["step"] if entries[j] is not None else 0) == t):
                 j += 1
             buffers = {name: bucket.buffer(name, init, i, j) for name, init in names.items()}
             if t == 0:  # first step of these parameters: their state starts fresh
@@ -228,18 +235,21 @@ class Optimizer:
                     bucket.backend.fill_(buffers[name], init)
             self._update(bucket.backend, group, bucket.slice(bucket.flat, i, j),
                          bucket.slice(bucket.grad, i, j), buffers, t + 1)
+            key = tuple(names)
             for k in range(i, j):
-                self._record(bucket, k, names, t + 1)
+                if entries[k] is None or bucket.entry_names[k] != key:
+                    self._record(bucket, k, names)
+                entries[k]["step"] = t + 1
             i = j
 
-    def _record(self, bucket, k, names, step):
+    def _record(self, bucket, k, names):
+        """Make parameter k's state entry: its step count and views of its buffers."""
         p = bucket.params[k]
-        entry = self.state.get(p)
-        if entry is None or any(name not in entry for name in names):
-            entry = self.state[p] = {"step": step}
-            for name in names:
-                entry[name] = bucket.slice(bucket.state[name], k, k + 1, p.shape)
-        entry["step"] = step
+        entry = {"step": 0}
+        for name in names:
+            entry[name] = bucket.slice(bucket.state[name], k, k + 1, p.shape)
+        self.state[p] = bucket.entries[k] = entry
+        bucket.entry_names[k] = tuple(names)
 
     # ---- state dicts ---------------------------------------------------------------
 
@@ -317,6 +327,7 @@ class Optimizer:
             for bucket in buckets:
                 be = bucket.backend
                 for k, p in enumerate(bucket.params):
+                    bucket.entries[k] = bucket.entry_names[k] = None
                     if p not in restored:
                         continue  # no state: its next step is its first
                     saved = restored[p]
@@ -332,7 +343,8 @@ class Optimizer:
                         else:
                             be.fill_(view, init)
                         entry[buf_name] = view
-                    self.state[p] = entry
+                    self.state[p] = bucket.entries[k] = entry
+                    bucket.entry_names[k] = tuple(names)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
