@@ -138,6 +138,22 @@ class Function:
     def save_for_backward(self, *arrays):
         self._saved = arrays
 
+    def grad_buffer(self, i):
+        """Where input i's gradient may be written directly, or None.
+
+        When input i is a leaf whose ``.grad`` is None and an optimizer keeps a slot
+        for its gradient (a view into a flat buffer), ``backward`` may compute the
+        gradient into that array (e.g. as a matmul's ``out``) and return it: the
+        engine then takes it as the leaf's gradient without copying it.
+        """
+        t = self.inputs[i]
+        if t.grad is not None or t.grad_fn is not None:
+            return None
+        slot = getattr(t, "_grad_slot", None)
+        if slot is None or slot.shape != t.data.shape or not isinstance(slot, t._backend.array_type):
+            return None
+        return slot
+
     @property
     def saved_tensors(self):
         if self._saved is _FREED:
@@ -272,6 +288,9 @@ def _accumulate(leaf, g, backend):
         backend.add_(leaf.grad.data, g)
         return
     slot = getattr(leaf, "_grad_slot", None)
+    if g is slot:  # the backward wrote it in place (Function.grad_buffer)
+        leaf.grad = Tensor._make(slot, backend)
+        return
     if slot is not None and isinstance(slot, backend.array_type) and slot.shape == g.shape:
         backend.copy_(slot, g)
         leaf.grad = Tensor._make(slot, backend)

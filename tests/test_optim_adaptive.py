@@ -782,3 +782,20 @@ def test_a_gradient_of_the_wrong_shape_raises_before_any_update():
         opt.step()
     np.testing.assert_array_equal(b.detach().numpy(), np.ones(3))
     assert opt.state == {}
+
+
+def test_dense_layer_backward_writes_into_the_flat_gradient_buffer_and_shared_weights_add_up():
+    mg.manual_seed(0)
+    lin = nn.Linear(3, 3, bias=True, dtype=mg.float64)
+    opt = optim.SGD(lin.parameters(), lr=0.1)
+    x = mg.tensor(np.random.default_rng(0).standard_normal((2, 3)))
+    lin(lin(x)).sum().backward()  # the same weight and bias in two nodes
+    flat = opt._group_buckets[0][0].grad
+    assert np.shares_memory(lin.weight.grad.data, flat)
+    # reference: L = Σ (X Wᵀ + b) Wᵀ + b, by hand: with G = 1 (2×3), H = X Wᵀ + b,
+    # ∂L/∂W = Gᵀ H + (G W)ᵀ X,  ∂L/∂b = Σ_rows G + Σ_rows G W
+    W, b, X = lin.weight.detach().numpy(), lin.bias.detach().numpy(), x.numpy()
+    G = np.ones((2, 3))
+    H = X @ W.T + b
+    np.testing.assert_allclose(lin.weight.grad.numpy(), G.T @ H + (G @ W).T @ X, rtol=1e-12)
+    np.testing.assert_allclose(lin.bias.grad.numpy(), G.sum(0) + (G @ W).sum(0), rtol=1e-12)

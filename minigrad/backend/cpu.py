@@ -183,9 +183,10 @@ class CPUBackend:
         return np.asarray(x.argmax(axis=axis)).astype(np.int64, copy=False)
 
     @staticmethod
-    def column_sums(g):
-        """Σ over rows of a 2-D array: the bias gradient Σ_rows δ."""
-        out = np.empty(g.shape[1], g.dtype)
+    def column_sums(g, out=None):
+        """Σ over rows of a 2-D array: the bias gradient Σ_rows δ (into ``out`` when given)."""
+        if out is None:
+            out = np.empty(g.shape[1], g.dtype)
         K.column_sums(_contiguous(g), out)
         return out
 
@@ -243,9 +244,9 @@ class CPUBackend:
     matmul = staticmethod(np.matmul)
 
     @staticmethod
-    def matmul_tn(a, b):
-        """aᵀ b without materialising aᵀ."""
-        return a.T @ b
+    def matmul_tn(a, b, out=None):
+        """aᵀ b without materialising aᵀ (into ``out`` when given)."""
+        return np.matmul(a.T, b, out=out)
 
     @staticmethod
     def matmul_nt(a, b):

@@ -56,8 +56,9 @@ class LinearActivation(Function):
         be, needs = ctx.backend, ctx.needs_input_grad
         delta = grad if ctx.name == "identity" else be.activation_backward(ctx.name, grad, h, ctx.slope)
         gx = be.matmul(delta, weight) if needs[0] else None
-        gw = be.matmul_tn(delta, x) if needs[1] else None
-        gb = be.column_sums(delta) if ctx.has_bias and needs[2] else None
+        # ∂W and ∂b straight into the optimizer's gradient buffer when it has a slot
+        gw = be.matmul_tn(delta, x, out=ctx.grad_buffer(1)) if needs[1] else None
+        gb = be.column_sums(delta, out=ctx.grad_buffer(2)) if ctx.has_bias and needs[2] else None
         return gx, gw, gb, None, None
 
 
