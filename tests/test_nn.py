@@ -908,3 +908,15 @@ def test_clipping_rejects_negative_limits():
     with pytest.raises(ValueError, match="clip_value"):
         nn.utils.clip_grad_value_(params, -1.0)
     assert np.array_equal(params[0].grad.numpy(), np.ones(2))
+
+
+def test_sequential_sees_modules_and_slopes_changed_after_a_first_call():
+    mg.manual_seed(0)
+    seq = nn.Sequential(nn.Linear(3, 4, dtype=mg.float64), nn.LeakyReLU(0.1))
+    x = mg.tensor(np.random.default_rng(1).standard_normal((5, 3)))
+    seq(x)  # builds and caches the fusion plan
+    seq[1].negative_slope = 0.5
+    z = x.numpy() @ seq[0].weight.detach().numpy().T + seq[0].bias.detach().numpy()
+    np.testing.assert_allclose(seq(x).detach().numpy(), np.where(z > 0, z, 0.5 * z), rtol=1e-12)
+    seq.append(nn.Tanh())
+    np.testing.assert_allclose(seq(x).detach().numpy(), np.tanh(np.where(z > 0, z, 0.5 * z)), rtol=1e-12)

@@ -138,20 +138,35 @@ class Sequential(Module):
             setattr(self, str(i), m)
 
     def forward(self, x):
-        mods = list(self._modules.values())
-        i, n = 0, len(mods)
-        while i < n:
+        for module, act, act_module in self._plan():
+            if act is None:
+                x = module(x)
+            elif act == "leaky_relu":  # a Linear and the activation after it, as one node
+                x = F.linear(x, module.weight, module.bias, act, act_module.negative_slope)
+            else:
+                x = F.linear(x, module.weight, module.bias, act)
+        return x
+
+    def _plan(self):
+        """[(module, activation to fuse or None, the activation module)], rebuilt when
+        the modules change."""
+        mods = tuple(self._modules.values())
+        cached = self.__dict__.get("_cached_plan")
+        if cached is not None and cached[0] == mods:
+            return cached[1]
+        plan, i = [], 0
+        while i < len(mods):
             m = mods[i]
-            nxt = mods[i + 1] if i + 1 < n else None
+            nxt = mods[i + 1] if i + 1 < len(mods) else None
             act = _FUSABLE.get(type(nxt))
             if type(m) is Linear and act is not None:
-                slope = nxt.negative_slope if act == "leaky_relu" else 0.01
-                x = F.linear(x, m.weight, m.bias, act, slope)
+                plan.append((m, act, nxt))
                 i += 2
             else:
-                x = m(x)
+                plan.append((m, None, None))
                 i += 1
-        return x
+        object.__setattr__(self, "_cached_plan", (mods, plan))
+        return plan
 
     def __getitem__(self, index):
         if isinstance(index, slice):
