@@ -164,8 +164,9 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2
     inv_bias_correction2_sqrt = cast(1.0 / math.sqrt(1.0 - beta2 ** step))
     decay = cast(1.0 - lr * weight_decay) if decoupled_weight_decay else cast(1.0)
     l2 = cast(0.0) if decoupled_weight_decay else cast(weight_decay)
+    # 1 − β in float64, then rounded: in float32, 1 − float32(0.999) is 1.3e-5 off
+    one_minus_beta1, one_minus_beta2 = cast(1.0 - beta1), cast(1.0 - beta2)
     beta1, beta2, eps = cast(beta1), cast(beta2), cast(eps)
-    one_minus_beta1, one_minus_beta2 = cast(1.0) - beta1, cast(1.0) - beta2
     for i in range(param.shape[0]):
         p = param[i] * decay
         g = grad[i] + l2 * p
@@ -199,8 +200,8 @@ def adadelta_step(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay
     param, grad, square_avg, acc_delta: (n,).
     """
     cast = param.dtype.type
+    one_minus_rho = cast(1.0 - rho)  # in float64, then rounded (see adam_step)
     lr, rho, eps, weight_decay = cast(lr), cast(rho), cast(eps), cast(weight_decay)
-    one_minus_rho = cast(1.0) - rho
     for i in range(param.shape[0]):
         g = grad[i] + weight_decay * param[i]
         sq = rho * square_avg[i] + one_minus_rho * g * g

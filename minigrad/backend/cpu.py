@@ -12,9 +12,13 @@ import numpy as np
 from kernels import cpu as K
 
 
-# From this many elements on, an optimizer update runs on all threads
-# (benchmarks/optim_step.py measures where that starts to pay).
-PARALLEL_MIN = 65536
+# From this many elements on, an optimizer update runs on all threads. On bare
+# arrays the threads pay from ~64k elements (benchmarks/optim_step.py's sweep), but
+# in training the update follows BLAS calls whose idle threads keep spinning, and a
+# parallel region can then wait a scheduler tick (~4 ms) for a core: W3's 535k-
+# parameter Adam took 3–8 ms in parallel against 0.1 ms serial (benchmarks/RESULTS.md).
+# So threads are used only where the serial update itself takes several ms.
+PARALLEL_MIN = 4_194_304
 
 
 def _contiguous(a):

@@ -799,3 +799,15 @@ def test_loss_forward_returns_the_sum_of_its_losses(kernel, dtype):
     ([0, 3, 9, 2], -1), ([0, 10, 3, -1], 1), ([-1, 0], 0), ([], -1), ([9, 9, 12], 2)])
 def test_first_invalid_class_finds_the_first_target_outside_the_classes(target, expected):
     assert first_invalid_class(np.array(target, dtype=np.int64), 10) == expected
+
+
+def test_float32_adam_and_adadelta_form_one_minus_beta_in_float64():
+    # From zero state with g = 1, one step leaves exactly (1 − β) rounded once to
+    # float32 in each moving average; 1 − float32(β) would be off by ~1e-5 relative.
+    p, g = np.zeros(1, np.float32), np.ones(1, np.float32)
+    m, v = np.zeros(1, np.float32), np.zeros(1, np.float32)
+    adam_step(p, g, m, v, np.empty(0, np.float32), 1e-3, 0.9, 0.999, 1e-8, 0.0, False, False, 1)
+    assert m[0] == np.float32(1.0 - 0.9) and v[0] == np.float32(1.0 - 0.999)
+    sq, acc = np.zeros(1, np.float32), np.zeros(1, np.float32)
+    adadelta_step(np.zeros(1, np.float32), g, sq, acc, 1.0, 0.999, 1e-6, 0.0)
+    assert sq[0] == np.float32(1.0 - 0.999)
