@@ -69,6 +69,24 @@ def numba_threading_layer():
         return "not yet chosen"
 
 
+# Environment variables that change how many threads run, or how they wait, or which
+# BLAS kernels run: a result means little without them.
+THREAD_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+              "NUMBA_NUM_THREADS", "NUMBA_THREADING_LAYER", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+
+
+def blas_info():
+    """The BLAS libraries loaded in this process, as threadpoolctl sees them: name,
+    version, the kernels' architecture (what OPENBLAS_CORETYPE selects) and thread
+    count; None without threadpoolctl. Import NumPy (and PyTorch) first."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    return [{k: lib.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+            for lib in threadpool_info() if lib.get("user_api") == "blas"]
+
+
 def machine_info(torch=None):
     """What a reader needs to compare a result with theirs: date, CPU, cores, thread
     counts, the BLAS core-type override and the versions of everything timed. Call it
@@ -91,6 +109,8 @@ def machine_info(torch=None):
         "torch": torch.__version__ if torch is not None else None,
         "torch_threads": torch.get_num_threads() if torch is not None else None,
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "env": {k: os.environ[k] for k in THREAD_ENV if k in os.environ},
+        "blas": blas_info(),
         "loadavg": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
 
@@ -98,11 +118,14 @@ def machine_info(torch=None):
 def format_machine(info):
     torch = (f"torch {info['torch']} ({info['torch_threads']} threads)"
              if info["torch"] else "torch not installed")
+    blas = "".join(f", NumPy's BLAS: {b['internal_api']} {b['version']} "
+                   f"({b['architecture']} kernels, {b['num_threads']} threads)"
+                   for b in (info.get("blas") or [])[:1])
     return (f"{info['date']}  {info['cpu']}, {info['cores']} cores "
             f"({info['usable_cores']} usable)\n"
             f"python {info['python']}, numpy {info['numpy']}, numba {info['numba']} "
             f"({info['numba_threads']} threads, {info['numba_threading_layer']} layer), "
-            f"{torch}, OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}")
+            f"{torch}, OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}{blas}")
 
 
 class CpuLoad:
@@ -218,6 +241,82 @@ def interleave_short(peers, repeat, target_s=2e-3, warmup=2):
     return {name: [t / calls for t in ts] for name, ts in times.items()}
 
 
+def interleave_blocks(peers, rounds, settle_s=0.25, block_s=0.25, sample_s=2e-3, lockstep=()):
+    """``interleave`` for peers that each run their own thread pools (BLAS's, numba's
+    OpenMP, PyTorch's): each round gives each peer, round-robin, one block.
+
+    Between two peers, the threads the first left spinning (OpenBLAS's idle threads
+    keep polling for ~0.1–0.3 s, OpenMP's for a few ms) take cores from the second: on
+    2 cores the calls after a switch can cost milliseconds more, which none of them
+    pays in a program of its own. So a block first waits ``settle_s`` (busy, so the
+    CPU does not go idle), makes one untimed sample of calls, then times samples of
+    ``calls`` back-to-back calls, as many as last about ``sample_s`` (at least 1;
+    exactly 1 when ``sample_s`` is 0, for calls of a second or so, and then no
+    untimed sample either), for about ``block_s``. A peer's own thread pools
+    getting in each other's way within its calls is what it costs its users, and
+    stays in. Peers named in ``lockstep`` (training steps that must stay at the same
+    step count) all make the same number of calls per block, sized by the slowest
+    of them; the others fill ``block_s``. Garbage collection is off within a block
+    and runs between blocks. Returns name -> list of seconds per call, one per sample.
+    """
+    names = list(peers)
+    est = {}
+    for name in names:      # 3 calls each, the same for all: lockstep peers stay in step
+        ts = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            peers[name]()
+            ts.append(time.perf_counter() - t0)
+        est[name] = max(min(ts), 1e-9)
+
+    def calls_for(t):
+        return 1 if sample_s <= 0 else max(1, int(sample_s / t + 0.5))
+
+    calls = {name: calls_for(est[name]) for name in names}
+    samples = {name: None for name in names}        # None: fill block_s
+    locked = [name for name in names if name in lockstep]
+    if locked:
+        slowest = max(est[name] for name in locked)
+        c = calls_for(slowest)
+        n = max(1, int(block_s / (c * slowest) + 0.5))
+        for name in locked:
+            calls[name], samples[name] = c, n
+
+    times = {name: [] for name in names}
+    enabled = gc.isenabled()
+    try:
+        for r in range(rounds):
+            for k in range(len(names)):
+                name = names[(r + k) % len(names)]
+                fn, n = peers[name], calls[name]
+                gc.collect()
+                gc.disable()
+                t_end = time.perf_counter() + settle_s
+                while time.perf_counter() < t_end:
+                    pass
+                if sample_s > 0:
+                    for _ in range(n):
+                        fn()
+                t_end = time.perf_counter() + block_s
+                taken = 0
+                while True:
+                    t0 = time.perf_counter()
+                    for _ in range(n):
+                        fn()
+                    t1 = time.perf_counter()
+                    times[name].append((t1 - t0) / n)
+                    taken += 1
+                    if (taken >= samples[name]) if samples[name] else (t1 >= t_end):
+                        break
+                gc.enable()
+    finally:
+        if enabled:
+            gc.enable()
+        else:
+            gc.disable()
+    return times
+
+
 def median(xs):
     return statistics.median(xs)
 
@@ -228,6 +327,53 @@ def peak_rss_mib():
     """The process's peak resident memory so far, in MiB (Linux reports KiB)."""
     kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kib / 1024 if sys.platform != "darwin" else kib / 2**20
+
+
+def _proc_status_kib(field):
+    """A ``VmRSS``/``VmHWM``-style field of /proc/self/status in KiB (None if absent)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def rss_mib():
+    """The process's resident memory now, in MiB (None where /proc is missing)."""
+    kib = _proc_status_kib("VmRSS")
+    return None if kib is None else kib / 1024
+
+
+def trim_heap():
+    """Collect garbage and hand the C heap's free memory back to the OS (glibc), so
+    that the resident memory measured next is what is live."""
+    gc.collect()
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def reset_peak_rss():
+    """Restart the kernel's peak-RSS count (VmHWM) at the current RSS (Linux ≥ 4.0,
+    /proc/self/clear_refs); False where that is not possible, in which case only the
+    whole process's peak (``peak_rss_mib``) is known."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return _proc_status_kib("VmHWM") is not None
+
+
+def peak_rss_since_reset_mib():
+    """Peak resident memory since ``reset_peak_rss()``, in MiB."""
+    kib = _proc_status_kib("VmHWM")
+    return None if kib is None else kib / 1024
 
 
 def traced_peak_mib(fn):
@@ -327,6 +473,13 @@ def run_processes(script, argv, n):
 def spread(values):
     """(median, min, max) of the per-process figures."""
     return statistics.median(values), min(values), max(values)
+
+
+def cell(values, f):
+    """One figure per process, formatted with f: the median, then [min–max] when
+    there are several."""
+    med, lo, hi = spread(values)
+    return f(med) if len(values) == 1 else f"{f(med)} [{f(lo)}–{f(hi)}]"
 
 
 def write_json(path, obj):
