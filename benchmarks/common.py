@@ -485,3 +485,16 @@ def cell(values, f):
 def write_json(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f, indent=1)
+
+
+def drop_option(argv, option):
+    """argv without ``option`` and its value (given as two words or as option=value)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == option:
+            skip = True
+        elif not a.startswith(option + "="):
+            out.append(a)
+    return out

@@ -545,7 +545,7 @@ def main(argv=None):
 
     if args.processes > 1:
         child = [a for a in (argv if argv is not None else sys.argv[1:])]
-        child = _drop_option(_drop_option(child, "--processes"), "--json")
+        child = common.drop_option(common.drop_option(child, "--processes"), "--json")
         runs = common.run_processes(os.path.abspath(__file__), child, args.processes)
         print_combined(runs)
         if args.json:
@@ -587,19 +587,6 @@ def main(argv=None):
     print_run(res)
     if args.json:
         common.write_json(args.json, res)
-
-
-def _drop_option(argv, option):
-    """argv without ``option`` and its value (given as two words or as option=value)."""
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a == option:
-            skip = True
-        elif not a.startswith(option + "="):
-            out.append(a)
-    return out
 
 
 if __name__ == "__main__":

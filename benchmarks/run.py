@@ -619,26 +619,13 @@ def main(argv=None):
     if args.child == "memory":
         return child_memory(args)
     if args.processes > 1:
-        child = _drop_option(_drop_option(argv, "--processes"), "--json")
+        child = common.drop_option(common.drop_option(argv, "--processes"), "--json")
         runs = common.run_processes(os.path.abspath(__file__), child, args.processes)
     else:
         runs = [one_run(args)]
     report(runs)
     if args.json:
         common.write_json(args.json, runs if args.processes > 1 else runs[0])
-
-
-def _drop_option(argv, option):
-    """argv without ``option`` and its value (given as two words or as option=value)."""
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a == option:
-            skip = True
-        elif not a.startswith(option + "="):
-            out.append(a)
-    return out
 
 
 if __name__ == "__main__":
