@@ -4,10 +4,13 @@ Shapes: z are logits (N, C) for the softmax losses and (n,) for the others;
 probs is (N, C); losses is (N,) or (n,). All float arrays are C-contiguous and
 of one dtype (float32 or float64); class-index targets are int64.
 
-The forward kernels write one loss per sample and return their sum, from which
-the caller forms the mean or sum without another pass. The backward kernels take
-that reduction's factor as ``scale`` (1/N for a mean, 1 for a sum) times the
-upstream gradient, a Python float.
+Every kernel takes the reduction's factor as ``scale``: 1/N for a mean, 1 for a
+sum (the backward kernels: times the upstream gradient), a Python float. The
+forward kernels write one loss per sample into ``losses`` and, in the same pass,
+their reduction ``loss[0] = scale · Σ losses`` (the sum taken in float64), so the
+mean or sum needs no second pass; ``loss`` is a length-1 array of the losses'
+dtype. Results go into arrays passed in; no kernel returns a value, so each has a
+twin of the same signature in ``kernels.cuda.losses``.
 """
 
 import math
@@ -44,21 +47,22 @@ def _row_logsumexp(z, i):
 
 
 @njit(cache=True, error_model="numpy")
-def first_invalid_class(target, num_classes):
-    """The first i with target_i outside [0, num_classes), or −1 if there is none.
+def first_invalid_class(target, num_classes, out):
+    """out[0] = the first i with target_i outside [0, num_classes), or −1 if none.
 
     The cross-entropy kernels index z[i, target_i] without a bounds check, so
-    targets are checked with this before they run.  target: (N,) int64.
+    the CPU backend checks targets with this before they run.
+    target: (N,) int64; out: (1,) int64.
     """
+    out[0] = -1
     for i in range(target.shape[0]):
         if target[i] < 0 or target[i] >= num_classes:
-            return i
-    return -1
-
+            out[0] = i
+            return
 
 
 @njit(cache=True, error_model="numpy")
-def softmax_xent_forward(z, target, probs, losses):
+def softmax_xent_forward(z, target, scale, probs, losses, loss):
     """Softmax cross-entropy with class-index targets.
 
     Per row i, with y_i = target[i]:
@@ -66,9 +70,10 @@ def softmax_xent_forward(z, target, probs, losses):
         probs_ij  = exp(z_ij − lse_i)                 (= softmax(z)_ij)
         losses_i  = lse_i − z_{i,y_i}                 (= −log softmax(z)_{i,y_i})
 
-    z, probs: (N, C); target: (N,) int64 in [0, C); losses: (N,).
+        loss[0]   = scale · Σ_i losses_i
+
+    z, probs: (N, C); target: (N,) int64 in [0, C); losses: (N,); loss: (1,).
     probs is exact softmax: softmax_xent_backward uses it as is.
-    Returns Σ_i losses_i (summed in float64).
     """
     total = 0.0
     for i in range(z.shape[0]):
@@ -77,7 +82,7 @@ def softmax_xent_forward(z, target, probs, losses):
         total += losses[i]
         for j in range(z.shape[1]):
             probs[i, j] = math.exp(z[i, j] - lse)
-    return total
+    loss[0] = scale * total
 
 
 @njit(cache=True, error_model="numpy")
@@ -95,25 +100,26 @@ def softmax_xent_backward(probs, target, scale, out):
 
 
 @njit(cache=True, error_model="numpy")
-def softmax_xent_prob_forward(z, target, probs, losses):
+def softmax_xent_prob_forward(z, target, scale, probs, losses, loss):
     """Softmax cross-entropy with probability targets t (e.g. label smoothing).
 
     Per row i, with lse_i and probs_ij as in softmax_xent_forward:
         losses_i = −Σ_j t_ij log softmax(z)_ij = Σ_j t_ij (lse_i − z_ij)
+        loss[0]  = scale · Σ_i losses_i
 
-    z, target, probs: (N, C); losses: (N,). Returns Σ_i losses_i (summed in float64).
+    z, target, probs: (N, C); losses: (N,); loss: (1,).
     """
     total = 0.0
     for i in range(z.shape[0]):
         lse = _row_logsumexp(z, i)
-        loss = 0.0
+        row_loss = 0.0
         for j in range(z.shape[1]):
-            loss += target[i, j] * (lse - z[i, j])
-        losses[i] = loss
+            row_loss += target[i, j] * (lse - z[i, j])
+        losses[i] = row_loss
         total += losses[i]
         for j in range(z.shape[1]):
             probs[i, j] = math.exp(z[i, j] - lse)
-    return total
+    loss[0] = scale * total
 
 
 @njit(cache=True, error_model="numpy")
@@ -137,20 +143,20 @@ def softmax_xent_prob_backward(probs, target, scale, out):
 
 
 @njit(cache=True, error_model="numpy")
-def bce_logits_forward(z, y, losses):
+def bce_logits_forward(z, y, scale, losses, loss):
     """Binary cross-entropy on logits, −[y log σ(z) + (1 − y) log(1 − σ(z))]:
 
         losses_i = max(z_i, 0) − z_i · y_i + log(1 + exp(−|z_i|))
+        loss[0]  = scale · Σ_i losses_i
 
     an exact rewrite in which exp never overflows and log never sees 0, so it
-    is finite for any finite z. Returns Σ_i losses_i (summed in float64).
-    z, y, losses: (n,).
+    is finite for any finite z.  z, y, losses: (n,); loss: (1,).
     """
     total = 0.0
     for i in range(z.shape[0]):
         losses[i] = max(z[i], 0.0) - z[i] * y[i] + math.log1p(math.exp(-abs(z[i])))
         total += losses[i]
-    return total
+    loss[0] = scale * total
 
 
 @njit(cache=True, error_model="numpy")
@@ -167,17 +173,17 @@ def bce_logits_backward(z, y, scale, out):
 
 
 @njit(cache=True, error_model="numpy")
-def mse_forward(pred, target, losses):
-    """losses_i = (pred_i − target_i)²; returns Σ_i losses_i (summed in float64).
+def mse_forward(pred, target, scale, losses, loss):
+    """losses_i = (pred_i − target_i)²;  loss[0] = scale · Σ_i losses_i.
 
-    pred, target, losses: (n,).
+    pred, target, losses: (n,); loss: (1,).
     """
     total = 0.0
     for i in range(pred.shape[0]):
         d = pred[i] - target[i]
         losses[i] = d * d
         total += losses[i]
-    return total
+    loss[0] = scale * total
 
 
 @njit(cache=True, error_model="numpy")

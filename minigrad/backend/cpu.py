@@ -40,8 +40,9 @@ def _pointwise_loss(kernel, pred, target, scale):
     scale · Σ losses as a 0-d array)."""
     pf = _flat(pred)
     losses = np.empty_like(pf)
-    total = kernel(pf, _flat(target), losses)
-    return losses.reshape(pred.shape), np.array(scale * total, pred.dtype)
+    loss = np.empty(1, pred.dtype)
+    kernel(pf, _flat(target), float(scale), losses, loss)
+    return losses.reshape(pred.shape), loss.reshape(())
 
 
 def _pointwise_loss_backward(kernel, pred, target, grad, scale):
@@ -309,9 +310,10 @@ class CPUBackend:
         z = _contiguous(z)
         probs = np.empty_like(z)
         losses = np.empty(z.shape[0], z.dtype)
+        loss = np.empty(1, z.dtype)
         kernel = K.softmax_xent_forward if target.ndim == 1 else K.softmax_xent_prob_forward
-        total = kernel(z, _contiguous(target), probs, losses)
-        return probs, losses, np.array(scale * total, z.dtype)
+        kernel(z, _contiguous(target), float(scale), probs, losses, loss)
+        return probs, losses, loss.reshape(())
 
     @staticmethod
     def softmax_xent_backward(probs, target, grad, scale):
@@ -330,8 +332,9 @@ class CPUBackend:
     @staticmethod
     def validate_classes(target, num_classes):
         """The first class index outside [0, num_classes), or None if all are valid."""
-        i = K.first_invalid_class(_contiguous(target), int(num_classes))
-        return None if i < 0 else int(target[i])
+        first = np.empty(1, np.int64)
+        K.first_invalid_class(_contiguous(target), int(num_classes), first)
+        return None if first[0] < 0 else int(target[first[0]])
 
     @staticmethod
     def all_in_range(x, lo, hi):

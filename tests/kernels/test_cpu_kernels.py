@@ -299,7 +299,7 @@ def prob_targets(dtype, seed=3):
 def test_softmax_xent_forward_matches_formula(dtype):
     z, y = randn(dtype, N, M) * dtype(3), classes()
     probs, losses = np.empty_like(z), np.empty(N, dtype)
-    softmax_xent_forward(z, y, probs, losses)
+    softmax_xent_forward(z, y, SCALE, probs, losses, np.empty(1, dtype))
     p = ref_softmax(z)
     assert_close(probs, p, dtype)
     assert_close(losses, -np.log(p[np.arange(N), y]), dtype)
@@ -309,7 +309,7 @@ def test_softmax_xent_forward_matches_formula(dtype):
 def test_softmax_xent_forward_rows_of_probs_sum_to_one(dtype):
     z = randn(dtype, N, M) * dtype(10)
     probs, losses = np.empty_like(z), np.empty(N, dtype)
-    softmax_xent_forward(z, classes(), probs, losses)
+    softmax_xent_forward(z, classes(), SCALE, probs, losses, np.empty(1, dtype))
     np.testing.assert_allclose(f64(probs).sum(axis=1), 1.0, **TOL[dtype])
 
 
@@ -322,7 +322,7 @@ def test_softmax_xent_forward_is_stable_at_large_logits(dtype):
     )
     y = np.array([0, 1, 2, 1, 2], dtype=np.int64)
     probs, losses = np.empty_like(z), np.empty(5, dtype)
-    softmax_xent_forward(z, y, probs, losses)
+    softmax_xent_forward(z, y, SCALE, probs, losses, np.empty(1, dtype))
     assert np.all(np.isfinite(probs)) and np.all(np.isfinite(losses))
     expected_probs = [[1, 0, 0], [1, 0, 0], [1, 0, 0], [1 / 3] * 3, [1 / 3] * 3]
     assert_close(probs, expected_probs, dtype)
@@ -341,7 +341,7 @@ def test_softmax_xent_backward_matches_formula(dtype):
 def test_softmax_xent_prob_forward_matches_formula(dtype):
     z, t = randn(dtype, N, M) * dtype(3), prob_targets(dtype)
     probs, losses = np.empty_like(z), np.empty(N, dtype)
-    softmax_xent_prob_forward(z, t, probs, losses)
+    softmax_xent_prob_forward(z, t, SCALE, probs, losses, np.empty(1, dtype))
     p = ref_softmax(z)
     assert_close(probs, p, dtype)
     assert_close(losses, -(f64(t) * np.log(p)).sum(axis=1), dtype)
@@ -352,8 +352,8 @@ def test_softmax_xent_prob_forward_with_onehot_targets_equals_class_variant(dtyp
     z, y = randn(dtype, N, M) * dtype(3), classes()
     p_idx, l_idx = np.empty_like(z), np.empty(N, dtype)
     p_prob, l_prob = np.empty_like(z), np.empty(N, dtype)
-    softmax_xent_forward(z, y, p_idx, l_idx)
-    softmax_xent_prob_forward(z, onehot(y, M).astype(dtype), p_prob, l_prob)
+    softmax_xent_forward(z, y, SCALE, p_idx, l_idx, np.empty(1, dtype))
+    softmax_xent_prob_forward(z, onehot(y, M).astype(dtype), SCALE, p_prob, l_prob, np.empty(1, dtype))
     assert_close(p_prob, p_idx, dtype)
     assert_close(l_prob, l_idx, dtype)
 
@@ -363,7 +363,7 @@ def test_softmax_xent_prob_forward_is_stable_at_large_logits(dtype):
     z = np.array([[1000.0, -1000.0, 0.0], [1000.0, 1000.0, 1000.0]], dtype=dtype)
     t = np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]], dtype=dtype)
     probs, losses = np.empty_like(z), np.empty(2, dtype)
-    softmax_xent_prob_forward(z, t, probs, losses)
+    softmax_xent_prob_forward(z, t, SCALE, probs, losses, np.empty(1, dtype))
     assert np.all(np.isfinite(probs)) and np.all(np.isfinite(losses))
     assert_close(losses, [0.5 * 0.0 + 0.5 * 2000.0, math.log(3)], dtype)
 
@@ -395,7 +395,7 @@ def test_bce_logits_forward_matches_formula(dtype):
     z = randn(dtype, N * M) * dtype(4)
     y = np.random.default_rng(4).random(N * M).astype(dtype)  # soft labels too
     losses = np.empty_like(z)
-    bce_logits_forward(z, y, losses)
+    bce_logits_forward(z, y, SCALE, losses, np.empty(1, dtype))
     s, yy = ref_sigmoid(z), f64(y)
     assert_close(losses, -(yy * np.log(s) + (1.0 - yy) * np.log(1.0 - s)), dtype)
 
@@ -405,7 +405,7 @@ def test_bce_logits_is_stable_at_large_logits(dtype):
     z = np.array([1000.0, 1000.0, -1000.0, -1000.0], dtype=dtype)
     y = np.array([1.0, 0.0, 1.0, 0.0], dtype=dtype)
     losses, grad = np.empty_like(z), np.empty_like(z)
-    bce_logits_forward(z, y, losses)
+    bce_logits_forward(z, y, SCALE, losses, np.empty(1, dtype))
     bce_logits_backward(z, y, 1.0, grad)
     np.testing.assert_array_equal(losses, [0.0, 1000.0, 1000.0, 0.0])
     np.testing.assert_array_equal(grad, [0.0, 1.0, -1.0, 0.0])
@@ -424,7 +424,7 @@ def test_bce_logits_backward_matches_formula(dtype):
 def test_mse_forward_matches_formula(dtype):
     pred, target = randn(dtype, N * M), randn(dtype, N * M, seed=1)
     losses = np.empty_like(pred)
-    mse_forward(pred, target, losses)
+    mse_forward(pred, target, SCALE, losses, np.empty(1, dtype))
     assert_close(losses, (f64(pred) - f64(target)) ** 2, dtype)
 
 
@@ -770,7 +770,7 @@ def test_optimizer_kernels_propagate_nan_gradients(name, which):
     assert np.array_equal(param[mask], clean[mask])
 
 
-# ------------------------------------------- loss forward kernels return Σ losses
+# ------------------------------------------- loss forward kernels reduce their losses
 
 
 def _z_and_target(kernel, dtype):
@@ -786,19 +786,25 @@ def _z_and_target(kernel, dtype):
 @pytest.mark.parametrize("kernel", [softmax_xent_forward, softmax_xent_prob_forward,
                                     bce_logits_forward, mse_forward],
                          ids=lambda k: k.__name__)
-def test_loss_forward_returns_the_sum_of_its_losses(kernel, dtype):
+@pytest.mark.parametrize("scale", [1.0, 1.0 / 7])
+def test_loss_forward_writes_scale_times_the_sum_of_its_losses(kernel, dtype, scale):
     z, target = _z_and_target(kernel, dtype)
-    losses = np.empty(z.shape[0], dtype)
-    args = (z, target, np.empty_like(z), losses) if z.ndim == 2 else (z, target, losses)
-    total = kernel(*args)
-    # the sum in float64 of the losses the kernel wrote, whatever their values
-    assert total == pytest.approx(float(np.sum(losses.astype(np.float64))), rel=1e-12)
+    losses, loss = np.empty(z.shape[0], dtype), np.empty(1, dtype)
+    if z.ndim == 2:
+        kernel(z, target, scale, np.empty_like(z), losses, loss)
+    else:
+        kernel(z, target, scale, losses, loss)
+    # scale times the float64 sum of the losses the kernel wrote, rounded once to dtype
+    expected = scale * float(np.sum(losses.astype(np.float64)))
+    assert loss[0] == pytest.approx(expected, rel=1e-12 if dtype == np.float64 else 1.2e-7)
 
 
 @pytest.mark.parametrize("target, expected", [
     ([0, 3, 9, 2], -1), ([0, 10, 3, -1], 1), ([-1, 0], 0), ([], -1), ([9, 9, 12], 2)])
 def test_first_invalid_class_finds_the_first_target_outside_the_classes(target, expected):
-    assert first_invalid_class(np.array(target, dtype=np.int64), 10) == expected
+    out = np.full(1, 123, np.int64)
+    first_invalid_class(np.array(target, dtype=np.int64), 10, out)
+    assert out[0] == expected
 
 
 def test_float32_adam_and_adadelta_form_one_minus_beta_in_float64():
