@@ -14,6 +14,15 @@ import minigrad.nn.functional as F
 from minigrad import nn
 
 
+@pytest.fixture(params=["blas", "one-kernel"])
+def dense_path(request, monkeypatch):
+    """Run a dense-layer test through both CPU paths: BLAS plus the bias + activation
+    kernel, and the single-call kernels of kernels/cpu/matmul.py used for small layers."""
+    from minigrad.backend import cpu
+    monkeypatch.setattr(cpu, "SMALL_LINEAR", 0 if request.param == "blas" else 10**12)
+    return request.param
+
+
 def values(model):
     """A copy of every parameter's values, in parameters() order."""
     return [p.detach().numpy().copy() for p in model.parameters()]
@@ -302,7 +311,7 @@ def test_linear_init_is_uniform_within_one_over_sqrt_in_features():
     assert b.max() > 0.9 * bound and b.min() < -0.9 * bound
 
 
-def test_linear_without_bias():
+def test_linear_without_bias(dense_path):
     lin = nn.Linear(4, 2, bias=False)
     assert lin.bias is None
     assert [n for n, _ in lin.named_parameters()] == ["weight"]
@@ -312,7 +321,7 @@ def test_linear_without_bias():
 
 
 @pytest.mark.parametrize("batch_shape", [(5,), (2, 5)], ids=["2d", "3d"])
-def test_linear_forward_is_x_wt_plus_b(batch_shape):
+def test_linear_forward_is_x_wt_plus_b(batch_shape, dense_path):
     lin = nn.Linear(4, 3, dtype=mg.float64)
     x = np.random.default_rng(2).standard_normal(batch_shape + (4,))
     w, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
@@ -387,7 +396,7 @@ def _weights_and_biases(seq):
 
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
-def test_sequential_fusion_matches_layer_by_layer(name, bias):
+def test_sequential_fusion_matches_layer_by_layer(name, bias, dense_path):
     _, functional, numpy_f = ACTIVATIONS[name]
     seq = _fusable_mlp(name, bias)
     rng = np.random.default_rng(3)
@@ -419,7 +428,7 @@ def test_sequential_fusion_matches_layer_by_layer(name, bias):
 
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
-def test_gradcheck_through_fused_sequential(name, bias):
+def test_gradcheck_through_fused_sequential(name, bias, dense_path):
     seq = _fusable_mlp(name, bias, seed=4)
     rng = np.random.default_rng(5)
     x = mg.tensor(rng.standard_normal((3, 4)), requires_grad=True)

@@ -10,6 +10,7 @@ inputs C-contiguous first: kernels may assume it (DESIGN.md, principle 8).
 import numpy as np
 
 from kernels import cpu as K
+from kernels.cpu import matmul as _dense
 
 
 # From this many elements on, an optimizer update runs on all threads. On bare
@@ -19,6 +20,20 @@ from kernels import cpu as K
 # parameter Adam took 3–8 ms in parallel against 0.1 ms serial (benchmarks/RESULTS.md).
 # So threads are used only where the serial update itself takes several ms.
 PARALLEL_MIN = 4_194_304
+
+# Dense layers of at most this many multiply-adds (N·K·M) run through the one-call
+# kernels of kernels/cpu/matmul.py; larger ones through BLAS. Below it a BLAS call
+# costs more than the arithmetic: at 4×2×8 the fused kernel takes ~1 µs against ~4 µs
+# for BLAS plus the bias kernel; the two meet near 16×16×16 (benchmarks/RESULTS.md).
+SMALL_LINEAR = 4096
+
+_ACT_CODES = {"identity": _dense.IDENTITY, "relu": _dense.RELU,
+              "leaky_relu": _dense.LEAKY_RELU, "sigmoid": _dense.SIGMOID, "tanh": _dense.TANH}
+
+
+def _unused(dtype, ndim):
+    """A length-0 array: what a kernel is given for an output it should not compute."""
+    return np.empty((0,) * ndim, dtype)
 
 
 def _contiguous(a):
@@ -258,6 +273,57 @@ class CPUBackend:
         """a bᵀ without materialising bᵀ."""
         return a @ b.T
 
+    # ---- the dense layer, fused with its activation ----------------------------------
+
+    @staticmethod
+    def linear(x, w, b, name, slope=0.0):
+        """h = f(x wᵀ + b) for x (N, K), w (M, K), b (M,) or None, f named by ``name``."""
+        n, k = x.shape
+        m = w.shape[0]
+        if n * k * m <= SMALL_LINEAR:
+            h = np.empty((n, m), x.dtype)
+            _dense.linear_forward(_contiguous(x), w, _unused(w.dtype, 1) if b is None else b,
+                                  _ACT_CODES[name], float(slope), h)
+            return h
+        h = x @ w.T                           # BLAS; then bias and f in one pass, in place
+        if b is not None:
+            if name == "leaky_relu":
+                K.bias_leaky_relu_forward(h, b, float(slope), h)
+            else:
+                _BIAS_FORWARD[name](h, b, h)
+        elif name != "identity":
+            h = CPUBackend.activation(name, h, slope)
+        return h
+
+    @staticmethod
+    def linear_backward(grad, x, w, h, name, slope, need_x, need_w, need_b, gw=None, gb=None):
+        """(∂L/∂x, ∂L/∂w, ∂L/∂b) of h = f(x wᵀ + b), each None when not needed.
+
+        With δ = grad ⊙ f′ (f′ from the output h):  ∂L/∂x = δ w,  ∂L/∂w = δᵀ x,
+        ∂L/∂b = Σ_rows δ. ``gw`` and ``gb``, when given, are where to write ∂L/∂w and
+        ∂L/∂b (an optimizer's gradient slots).
+        """
+        n, k = x.shape
+        m = w.shape[0]
+        grad = _contiguous(grad)
+        if n * k * m <= SMALL_LINEAR:
+            gx = np.empty((n, k), x.dtype) if need_x else None
+            if need_w and gw is None:
+                gw = np.empty((m, k), w.dtype)
+            if need_b and gb is None:
+                gb = np.empty(m, w.dtype)
+            dt = w.dtype
+            _dense.linear_backward(
+                grad, _contiguous(x), w, h, _ACT_CODES[name], float(slope),
+                _unused(dt, 2) if gx is None else gx, gw if need_w else _unused(dt, 2),
+                gb if need_b else _unused(dt, 1))
+            return gx, gw if need_w else None, gb if need_b else None
+        delta = grad if name == "identity" else CPUBackend.activation_backward(name, grad, h, slope)
+        gx = delta @ w if need_x else None
+        gw = np.matmul(delta.T, x, out=gw) if need_w else None
+        gb = CPUBackend.column_sums(delta, out=gb) if need_b else None
+        return gx, gw, gb
+
     # ---- activations ------------------------------------------------------------
 
     @staticmethod
@@ -270,15 +336,6 @@ class CPUBackend:
         else:
             _FORWARD[name](xf, out)
         return out.reshape(x.shape)
-
-    @staticmethod
-    def bias_activation_(name, z, b, slope=0.0):
-        """z ← f(z + b) in place, z of shape (N, M), b of shape (M,)."""
-        if name == "leaky_relu":
-            K.bias_leaky_relu_forward(z, b, float(slope), z)
-        else:
-            _BIAS_FORWARD[name](z, b, z)
-        return z
 
     @staticmethod
     def activation_backward(name, grad, y, slope=0.0):

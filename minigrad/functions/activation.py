@@ -35,17 +35,14 @@ class LinearActivation(Function):
     x is (N, in), W is (out, in) as in PyTorch, b is (out,) or None, f one of
     identity, relu, leaky_relu, sigmoid, tanh. With δ = ∂L/∂h ⊙ f′:
     ∂L/∂x = δ W,  ∂L/∂W = δᵀ x,  ∂L/∂b = Σ_rows δ.
-    The bias add and f run as one kernel over the matmul's output, in place.
+    The backend computes each direction in as few passes as the layer's size allows:
+    a product, then bias and f in one kernel; or, for a small layer on the CPU, all of
+    it in a single kernel call.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, name, slope):
-        be = ctx.backend
-        h = be.matmul_nt(x, weight)
-        if bias is not None:
-            be.bias_activation_(name, h, bias, slope)
-        elif name != "identity":
-            h = be.activation(name, h, slope)
+        h = ctx.backend.linear(x, weight, bias, name, slope)
         ctx.save_for_backward(x, weight, h)
         ctx.name, ctx.slope, ctx.has_bias = name, slope, bias is not None
         return h
@@ -53,12 +50,12 @@ class LinearActivation(Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight, h = ctx.saved_tensors
-        be, needs = ctx.backend, ctx.needs_input_grad
-        delta = grad if ctx.name == "identity" else be.activation_backward(ctx.name, grad, h, ctx.slope)
-        gx = be.matmul(delta, weight) if needs[0] else None
+        needs = ctx.needs_input_grad
+        need_b = ctx.has_bias and needs[2]
         # ∂W and ∂b straight into the optimizer's gradient buffer when it has a slot
-        gw = be.matmul_tn(delta, x, out=ctx.grad_buffer(1)) if needs[1] else None
-        gb = be.column_sums(delta, out=ctx.grad_buffer(2)) if ctx.has_bias and needs[2] else None
+        gx, gw, gb = ctx.backend.linear_backward(
+            grad, x, weight, h, ctx.name, ctx.slope, needs[0], needs[1], need_b,
+            ctx.grad_buffer(1) if needs[1] else None, ctx.grad_buffer(2) if need_b else None)
         return gx, gw, gb, None, None
 
 

@@ -817,3 +817,61 @@ def test_float32_adam_and_adadelta_form_one_minus_beta_in_float64():
     sq, acc = np.zeros(1, np.float32), np.zeros(1, np.float32)
     adadelta_step(np.zeros(1, np.float32), g, sq, acc, 1.0, 0.999, 1e-6, 0.0)
     assert sq[0] == np.float32(1.0 - 0.999)
+
+
+# ------------------------------------------ the dense layer in one kernel (small layers)
+
+from kernels.cpu import matmul as dense  # noqa: E402
+
+DENSE_ACTS = {  # code: (f, f′ written in terms of the output y)
+    dense.IDENTITY: (lambda a: a, lambda y: np.ones_like(y)),
+    dense.RELU: (lambda a: np.maximum(a, 0.0), lambda y: (y > 0).astype(float)),
+    dense.LEAKY_RELU: (ref_leaky_relu, lambda y: np.where(y > 0, 1.0, SLOPE)),
+    dense.SIGMOID: (ref_sigmoid, lambda y: y * (1.0 - y)),
+    dense.TANH: (np.tanh, lambda y: 1.0 - y * y),
+}
+DENSE_TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
+
+
+@DTYPES
+@pytest.mark.parametrize("act", list(DENSE_ACTS), ids=["identity", "relu", "leaky_relu",
+                                                      "sigmoid", "tanh"])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
+def test_linear_forward_is_f_of_x_wt_plus_b(dtype, act, bias):
+    x, w = randn(dtype, N, 5), randn(dtype, M, 5, seed=1)
+    b = randn(dtype, M, seed=2) if bias else np.empty(0, dtype)
+    out = np.empty((N, M), dtype)
+    dense.linear_forward(x, w, b, act, SLOPE, out)
+    a = f64(x) @ f64(w).T + (f64(b) if bias else 0.0)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, DENSE_ACTS[act][0](a), **DENSE_TOL[dtype])
+
+
+@DTYPES
+@pytest.mark.parametrize("act", list(DENSE_ACTS), ids=["identity", "relu", "leaky_relu",
+                                                      "sigmoid", "tanh"])
+def test_linear_backward_gives_all_three_gradients(dtype, act):
+    x, w, grad = randn(dtype, N, 5), randn(dtype, M, 5, seed=1), randn(dtype, N, M, seed=3)
+    f, fprime = DENSE_ACTS[act]
+    y = f(f64(x) @ f64(w).T).astype(dtype)
+    gx, gw, gb = np.full((N, 5), 7.0, dtype), np.full((M, 5), 7.0, dtype), np.full(M, 7.0, dtype)
+    dense.linear_backward(grad, x, w, y, act, SLOPE, gx, gw, gb)
+    delta = f64(grad) * fprime(f64(y))          # outputs are overwritten, not added to
+    for got, want in [(gx, delta @ f64(w)), (gw, delta.T @ f64(x)), (gb, delta.sum(axis=0))]:
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, **DENSE_TOL[dtype])
+
+
+def test_linear_backward_skips_the_gradients_passed_as_length_0():
+    x, w, grad = randn(np.float64, N, 5), randn(np.float64, M, 5, seed=1), randn(np.float64, N, M)
+    y = np.tanh(x @ w.T)
+    gw = np.empty((M, 5))
+    dense.linear_backward(grad, x, w, y, dense.TANH, 0.0, np.empty((0, 0)), gw, np.empty(0))
+    np.testing.assert_allclose(gw, (grad * (1 - y * y)).T @ x, rtol=1e-12)
+
+
+def test_linear_kernels_pass_nan_through_relu_as_the_activation_kernels_do():
+    x = np.array([[np.nan], [-1.0], [2.0]])
+    out = np.empty((3, 1))
+    dense.linear_forward(x, np.ones((1, 1)), np.zeros(1), dense.RELU, 0.0, out)
+    assert np.isnan(out[0, 0]) and out[1, 0] == 0.0 and out[2, 0] == 2.0
