@@ -1,10 +1,11 @@
 """CPU kernels: ``@njit(cache=True, error_model="numpy")`` functions on C-contiguous NumPy arrays.
 
 Each kernel takes float32 or float64 arrays of one dtype (index arrays are
-int64), writes its results into the output arrays passed in, and returns None
-unless its docstring says otherwise. Each is to have a twin of the same name and
-signature in ``kernels.cuda`` (the CUDA backend's issue). Matrix products are not
-here: on the CPU they go to BLAS through NumPy's ``@``.
+int64), writes its results into the output arrays passed in, and returns None.
+Each has a twin of the same name and argument order in ``kernels.cuda``
+(tests/kernels/test_parity.py runs every pair on the same inputs). Matrix products are not here: on the CPU they go to
+BLAS through NumPy's ``@``, except in the dense layers too small for a BLAS call to
+pay, which ``matmul.py``'s two kernels do in one call each way.
 
 ``error_model="numpy"``: a float division by zero gives inf or NaN, as in NumPy,
 instead of numba's default check that raises ZeroDivisionError. Besides being the
@@ -39,6 +40,7 @@ from .losses import (
     softmax_xent_prob_backward,
     softmax_xent_prob_forward,
 )
+from .matmul import linear_backward, linear_forward
 from .optim import (
     sgd_step,
     sgd_step_parallel,
@@ -77,6 +79,8 @@ __all__ = [
     "bce_logits_backward",
     "mse_forward",
     "mse_backward",
+    "linear_forward",
+    "linear_backward",
     "sgd_step",
     "sgd_step_parallel",
     "adagrad_step",

@@ -1,0 +1,752 @@
+"""Elementwise, indexing, softmax and dropout kernels: what the GPU backend runs for
+every Tensor operation that has no fused kernel.
+
+These have no CPU twins: on the CPU, NumPy does this work. Each launcher here is
+the GPU's stand-in for one NumPy expression, and its docstring names it:
+
+    binary     a + b, a − b, a · b, a / b, a ** b, maximum, minimum  (broadcasting)
+    compare    a == b, a != b, a < b, a <= b, a > b, a >= b, a and b  (broadcasting)
+    unary      −x, exp, log, sqrt, |x|, sign
+    clamp      clip(x, lo, hi)          fill   out[...] = value
+    cast       x.astype(out.dtype)      gather / scatter   strided views and their inverse
+    take_rows  x[index]                 index_add_rows     np.add.at(out, index, g)
+    softmax_rows, log_softmax_rows      along the last axis of a matrix
+    dropout_mask                        [u ≥ p] / (1 − p), u ~ U[0, 1)
+
+Arrays are numba device arrays, C-contiguous; outputs are passed in, allocated by
+the caller with the right shape and dtype, and every store converts to out's dtype
+(as NumPy's ``out=`` with ``casting="unsafe"``). A launcher launches nothing when
+its output is empty.
+
+Most kernels see their arrays flat (``a.reshape(a.size)``, a view, no copy): one
+thread per element i of out, neighbouring threads on neighbouring addresses, so
+every warp's loads and stores are coalesced. The kernels that walk an array with
+other strides (broadcasting, gather, scatter) get a shape and strides from the
+host, as tuples passed by value with the launch (no device copy), and turn the
+flat output index i into an offset into their input:
+
+    i = Σ_d idx_d · (Π_{e>d} shape_e)   (C order)   →   offset = Σ_d idx_d · strides_d
+
+On the host, _plan first drops axes of length 1 and merges neighbouring axes that
+every operand walks as one (moving the last axis of a (B, M, N) array to the
+front is really a 2-D transpose; a contiguous copy is 1-D), since each remaining
+axis costs a 64-bit integer division per element, the most expensive instruction
+these kernels run.
+"""
+
+import functools
+import math
+import numbers
+
+import numpy as np
+from numba import cuda, float64
+from numba.cuda.random import xoroshiro128p_uniform_float64
+
+from .launch import grid_1d, threads_for
+
+# Broadcasting, gather and scatter handle up to this many axes. Shapes and strides
+# reach the kernels as tuples of exactly this length (padded on the left with
+# axes of length 1 and stride 0), so each dtype combination compiles once.
+MAX_DIMS = 6
+
+
+# ------------------------------------------------------------------ host helpers
+
+
+def _flat(a):
+    """The 1-D view of a C-contiguous device array (a 0-d array becomes (1,))."""
+    return a if a.ndim == 1 else a.reshape(a.size)
+
+
+def _is_number(v):
+    return isinstance(v, (numbers.Number, np.bool_))
+
+
+def _scalar_for(dtype, value):
+    """value as the NumPy scalar type NumPy 2 would compute it in beside an array
+    of ``dtype`` (NEP 50: a Python float next to float32 is float32, next to int64
+    float64): float32 arithmetic stays float32, and the kernel compiles once per
+    dtype, not once per Python type."""
+    return np.result_type(dtype, value).type(value)
+
+
+def _op_code(ops, op):
+    try:
+        return ops[op]
+    except KeyError:
+        raise ValueError(f"unknown op {op!r}; expected one of {sorted(ops)}") from None
+
+
+def _check_ndim(ndim):
+    if ndim > MAX_DIMS:
+        raise ValueError(
+            f"broadcasting and strided kernels handle at most MAX_DIMS = {MAX_DIMS} "
+            f"dimensions, got {ndim}")
+
+
+def _c_strides(shape):
+    """Element strides of a C-contiguous array of this shape."""
+    strides = [0] * len(shape)
+    step = 1
+    for d in range(len(shape) - 1, -1, -1):
+        strides[d] = step
+        step *= shape[d]
+    return strides
+
+
+def _plan(shape, *operand_strides):
+    """(shape, strides of each operand, ndim) for the strided kernels.
+
+    Drops length-1 axes, merges axis d into axis d + 1 where every operand has
+    strides[d] == strides[d + 1] · shape[d + 1] (the two axes are then one axis of
+    length shape[d] · shape[d + 1]), and right-aligns the ndim ≥ 1 axes left in
+    tuples of MAX_DIMS, padded on the left with length 1 and stride 0. Merging
+    keeps the C order of the elements, so flat index i means the same element.
+    """
+    axes = []  # [length, [stride of each operand]], outermost first
+    for d, n in enumerate(shape):
+        if n == 1:
+            continue
+        st = [s[d] for s in operand_strides]
+        if axes and all(prev == s * n for prev, s in zip(axes[-1][1], st)):
+            axes[-1][0] *= n
+            axes[-1][1] = st
+        else:
+            axes.append([n, st])
+    if not axes:  # a single element
+        axes = [[1, [0] * len(operand_strides)]]
+    pad = MAX_DIMS - len(axes)
+    out_shape = (1,) * pad + tuple(n for n, _ in axes)
+    out_strides = tuple(
+        (0,) * pad + tuple(st[k] for _, st in axes) for k in range(len(operand_strides)))
+    return (out_shape,) + out_strides + (len(axes),)
+
+
+@functools.lru_cache(maxsize=1024)
+def _broadcast_plan(a_shape, b_shape, out_shape):
+    """_plan for a OP b → out: a's and b's strides in elements, 0 along the axes
+    they are broadcast over. Cached: a training loop repeats the same shapes."""
+    _check_ndim(len(out_shape))
+    strides = []
+    for shape in (a_shape, b_shape):
+        if len(shape) > len(out_shape):
+            raise ValueError(f"shape {shape} does not broadcast to {out_shape}")
+        full = (1,) * (len(out_shape) - len(shape)) + tuple(shape)
+        for n, m in zip(full, out_shape):
+            if n != m and n != 1:
+                raise ValueError(f"shape {shape} does not broadcast to {out_shape}")
+        strides.append(tuple(0 if n == 1 else s for n, s in zip(full, _c_strides(full))))
+    return _plan(out_shape, *strides)
+
+
+@functools.lru_cache(maxsize=1024)
+def _strided_plan(shape, strides):
+    """_plan for gather and scatter: one strided operand walked over ``shape``."""
+    _check_ndim(len(shape))
+    if len(strides) != len(shape):
+        raise ValueError(f"{len(strides)} strides for a {len(shape)}-d array")
+    return _plan(shape, tuple(strides))
+
+
+# ------------------------------------------------------------------ index helpers
+
+
+@cuda.jit(device=True, inline=True)
+def _strided_offset(i, shape, strides, ndim):
+    """Σ_d idx_d · strides_d, idx the multi-index of flat position i in shape
+    (the ndim axes at the right end of the tuples; see _plan).
+
+    Peels axes off from the innermost: idx_d = i mod shape_d, i ← i div shape_d.
+    The outermost axis needs no division: what is left of i is its index."""
+    k = 0
+    for d in range(MAX_DIMS - 1, MAX_DIMS - ndim, -1):
+        q = i // shape[d]
+        k += (i - q * shape[d]) * strides[d]
+        i = q
+    return k + i * strides[MAX_DIMS - ndim]
+
+
+@cuda.jit(device=True, inline=True)
+def _strided_offsets2(i, shape, a_strides, b_strides, ndim):
+    """_strided_offset for two operands at once: one division per axis serves both."""
+    ka = 0
+    kb = 0
+    for d in range(MAX_DIMS - 1, MAX_DIMS - ndim, -1):
+        q = i // shape[d]
+        idx = i - q * shape[d]
+        ka += idx * a_strides[d]
+        kb += idx * b_strides[d]
+        i = q
+    d = MAX_DIMS - ndim
+    return ka + i * a_strides[d], kb + i * b_strides[d]
+
+
+# ------------------------------------------------------------------ binary
+
+# The op is a kernel argument, the same for every thread: the if-chain below is a
+# uniform branch (no warp divergence), a few integer compares per element beside
+# the two loads and one store that bound an elementwise kernel. In exchange one
+# compiled kernel per dtype combination serves all seven ops.
+_ADD, _SUB, _MUL, _DIV, _POW, _MAXIMUM, _MINIMUM = range(7)
+_BINARY_OPS = {"add": _ADD, "sub": _SUB, "mul": _MUL, "div": _DIV, "pow": _POW,
+               "maximum": _MAXIMUM, "minimum": _MINIMUM}
+
+
+@cuda.jit(device=True, inline=True)
+def _binary_store(op, x, y, out, i):
+    # out[i] = x OP y. Each branch stores its own result, so an int64 sum stays
+    # an exact int64 instead of taking the float64 type of the division branch.
+    if op == _ADD:
+        out[i] = x + y
+    elif op == _SUB:
+        out[i] = x - y
+    elif op == _MUL:
+        out[i] = x * y
+    elif op == _DIV:
+        out[i] = x / y  # true division: int / int is a float
+    elif op == _POW:
+        out[i] = x ** y
+    elif op == _MAXIMUM:
+        # As np.maximum: a NaN on either side is the result (only NaN has x != x).
+        if x != x or x >= y:
+            out[i] = x
+        else:
+            out[i] = y
+    else:  # _MINIMUM
+        if x != x or x <= y:
+            out[i] = x
+        else:
+            out[i] = y
+
+
+@cuda.jit(cache=True)
+def _binary_flat(op, a, b, out):
+    # a, b, out of one shape, seen flat.
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        _binary_store(op, a[i], b[i], out, i)
+
+
+@cuda.jit(cache=True)
+def _binary_scalar(op, x, s, scalar_left, out):
+    # out = s OP x (scalar_left) or x OP s; s arrives by value with the launch.
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        if scalar_left:
+            _binary_store(op, s, x[i], out, i)
+        else:
+            _binary_store(op, x[i], s, out, i)
+
+
+@cuda.jit(cache=True)
+def _binary_broadcast(op, a, b, shape, a_strides, b_strides, ndim, out):
+    # out[i] = a[ka] OP b[kb], ka and kb the offsets of out's multi-index in a and
+    # b (stride 0 along an axis an operand is broadcast over).
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        ka, kb = _strided_offsets2(i, shape, a_strides, b_strides, ndim)
+        _binary_store(op, a[ka], b[kb], out, i)
+
+
+def _launch_pairwise(op, a, b, out, flat_kernel, scalar_kernel, broadcast_kernel):
+    """binary and compare: pick the flat, scalar or broadcast kernel."""
+    if out.size == 0:
+        return
+    a_num, b_num = _is_number(a), _is_number(b)
+    if a_num and b_num:
+        raise TypeError("at least one operand must be a device array")
+    o = _flat(out)
+    blocks, threads = grid_1d(o.shape[0])
+    if a_num or b_num:
+        x, s = (b, a) if a_num else (a, b)
+        if x.shape != out.shape:
+            raise ValueError(f"out has shape {out.shape}, the array operand {x.shape}")
+        scalar_kernel[blocks, threads](op, _flat(x), _scalar_for(x.dtype, s), a_num, o)
+    elif a.shape == b.shape == out.shape:
+        flat_kernel[blocks, threads](op, _flat(a), _flat(b), o)
+    else:
+        shape, a_strides, b_strides, ndim = _broadcast_plan(a.shape, b.shape, out.shape)
+        broadcast_kernel[blocks, threads](
+            op, _flat(a), _flat(b), shape, a_strides, b_strides, ndim, o)
+
+
+def binary(op, a, b, out):
+    """out = a OP b with NumPy broadcasting, stored in out's dtype.
+
+    op: "add" a + b, "sub" a − b, "mul" a · b, "div" a / b (true division: int / int
+    gives a float, so out should be a float array), "pow" a ** b, "maximum" and
+    "minimum" (a NaN on either side gives NaN, as np.maximum / np.minimum).
+
+    a, b: device arrays or Python numbers, at least one an array. A number takes
+    the NumPy 2 type it would have beside the array (2.0 beside float32 is a
+    float32), so float32 arithmetic stays float32. out: the broadcast shape, any
+    dtype (the result is converted on store, as out= with casting="unsafe").
+
+    Same shapes: one flat kernel. A number on either side (a − 2, 2 − a): a kernel
+    with the number as an argument. Otherwise a broadcast kernel, up to MAX_DIMS
+    axes (more: ValueError).
+    """
+    _launch_pairwise(_op_code(_BINARY_OPS, op), a, b, out,
+                     _binary_flat, _binary_scalar, _binary_broadcast)
+
+
+# ------------------------------------------------------------------ compare
+
+_EQ, _NE, _LT, _LE, _GT, _GE, _AND = range(7)
+_COMPARE_OPS = {"eq": _EQ, "ne": _NE, "lt": _LT, "le": _LE, "gt": _GT, "ge": _GE,
+                "and": _AND}
+
+
+@cuda.jit(device=True, inline=True)
+def _compare(op, x, y):
+    # IEEE: every comparison with a NaN is False, except != (True).
+    if op == _EQ:
+        return x == y
+    if op == _NE:
+        return x != y
+    if op == _LT:
+        return x < y
+    if op == _LE:
+        return x <= y
+    if op == _GT:
+        return x > y
+    if op == _GE:
+        return x >= y
+    return x != 0 and y != 0  # _AND: truthiness, as np.logical_and (NaN is true)
+
+
+@cuda.jit(cache=True)
+def _compare_flat(op, a, b, out):
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        out[i] = _compare(op, a[i], b[i])
+
+
+@cuda.jit(cache=True)
+def _compare_scalar(op, x, s, scalar_left, out):
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        if scalar_left:
+            out[i] = _compare(op, s, x[i])
+        else:
+            out[i] = _compare(op, x[i], s)
+
+
+@cuda.jit(cache=True)
+def _compare_broadcast(op, a, b, shape, a_strides, b_strides, ndim, out):
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        ka, kb = _strided_offsets2(i, shape, a_strides, b_strides, ndim)
+        out[i] = _compare(op, a[ka], b[kb])
+
+
+def compare(op, a, b, out):
+    """out = a OP b, elementwise with NumPy broadcasting; out is bool.
+
+    op: "eq" ==, "ne" !=, "lt" <, "le" <=, "gt" >, "ge" >=, "and" (a ≠ 0) ∧ (b ≠ 0),
+    NumPy's logical_and. Any comparison with NaN is False except "ne".
+    a, b, out: as in binary (the same flat / scalar / broadcast kernels).
+    """
+    _launch_pairwise(_op_code(_COMPARE_OPS, op), a, b, out,
+                     _compare_flat, _compare_scalar, _compare_broadcast)
+
+
+# ------------------------------------------------------------------ unary
+
+_NEG, _EXP, _LOG, _SQRT, _ABS, _SIGN = range(6)
+_UNARY_OPS = {"neg": _NEG, "exp": _EXP, "log": _LOG, "sqrt": _SQRT, "abs": _ABS,
+              "sign": _SIGN}
+
+# The largest double whose exp is finite: log(DBL_MAX).
+_EXP_MAX = 709.782712893384
+
+
+@cuda.jit(cache=True)
+def _unary(op, x, out):
+    # The IEEE results at the edges of exp, log and sqrt (inf, −inf, NaN) are the
+    # GPU's own, but are written out here: the CUDA simulator runs this code as
+    # Python, whose math module raises there instead.
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        v = x[i]
+        if op == _NEG:
+            out[i] = -v
+        elif op == _EXP:
+            if v > _EXP_MAX:
+                out[i] = math.inf
+            else:
+                out[i] = math.exp(v)
+        elif op == _LOG:
+            if v > 0:
+                out[i] = math.log(v)
+            elif v == 0:
+                out[i] = -math.inf
+            else:  # negative, or NaN
+                out[i] = math.nan
+        elif op == _SQRT:
+            if v >= 0:
+                out[i] = math.sqrt(v)
+            else:  # negative, or NaN
+                out[i] = math.nan
+        elif op == _ABS:
+            out[i] = abs(v)
+        else:  # _SIGN
+            if v > 0:
+                out[i] = 1
+            elif v < 0:
+                out[i] = -1
+            elif v == 0:
+                out[i] = 0
+            else:  # NaN
+                out[i] = v
+
+
+def unary(op, x, out):
+    """out = f(x) elementwise; x, out: one shape, float32 / float64 (or int64).
+
+    op: "neg" −x, "exp" eˣ, "log" ln x (ln 0 = −inf, ln of a negative = NaN),
+    "sqrt" √x (NaN below 0), "abs" |x|, "sign" −1, 0 or 1 (NaN for NaN).
+    exp, log and sqrt of float32 are computed in float32; of int64, in float64.
+    """
+    code = _op_code(_UNARY_OPS, op)
+    if out.size == 0:
+        return
+    o = _flat(out)
+    blocks, threads = grid_1d(o.shape[0])
+    _unary[blocks, threads](code, _flat(x), o)
+
+
+# ------------------------------------------------------------------ clamp, fill, cast
+
+
+@cuda.jit(cache=True)
+def _clamp(x, lo, hi, has_lo, has_hi, out):
+    # A NaN fails both comparisons and passes through.
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        v = x[i]
+        if has_lo and v < lo:
+            v = lo
+        if has_hi and v > hi:
+            v = hi
+        out[i] = v
+
+
+def clamp(x, lo, hi, out):
+    """out = min(max(x, lo), hi) elementwise (np.clip); NaN stays NaN.
+
+    x, out: one shape. lo, hi: Python numbers, or None for no bound on that side;
+    each takes x's dtype as in binary (NumPy 2's rule). lo > hi gives hi.
+    """
+    if out.size == 0:
+        return
+    o = _flat(out)
+    dtype = x.dtype
+    for bound in (lo, hi):
+        if bound is not None:
+            dtype = np.result_type(dtype, bound)
+    lo_v = dtype.type(0 if lo is None else lo)
+    hi_v = dtype.type(0 if hi is None else hi)
+    blocks, threads = grid_1d(o.shape[0])
+    _clamp[blocks, threads](_flat(x), lo_v, hi_v, lo is not None, hi is not None, o)
+
+
+@cuda.jit(cache=True)
+def _fill(out, value):
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        out[i] = value
+
+
+def fill(out, value):
+    """out[...] = value: every element of out (any shape and dtype), value a
+    Python number converted to out's dtype on the host."""
+    if out.size == 0:
+        return
+    o = _flat(out)
+    blocks, threads = grid_1d(o.shape[0])
+    _fill[blocks, threads](o, out.dtype.type(value))
+
+
+@cuda.jit(cache=True)
+def _cast(x, out):
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        out[i] = x[i]  # the store converts to out's dtype
+
+
+def cast(x, out):
+    """out = x.astype(out.dtype); x, out: one shape. Equal dtypes: a plain copy.
+    To bool: x ≠ 0 (NaN is True); float to int truncates toward 0."""
+    if out.size == 0:
+        return
+    o = _flat(out)
+    blocks, threads = grid_1d(o.shape[0])
+    _cast[blocks, threads](_flat(x), o)
+
+
+# ------------------------------------------------------------------ gather, scatter
+
+
+@cuda.jit(cache=True)
+def _gather(x, offset, shape, strides, ndim, out):
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        out[i] = x[offset + _strided_offset(i, shape, strides, ndim)]
+
+
+def gather(x, offset, strides, out):
+    """out[idx] = xf[offset + Σ_d idx_d · strides_d] for every multi-index idx of out.
+
+    xf: the flat view of the contiguous array x. strides: a tuple of ints, one per
+    axis of out (at most MAX_DIMS), in elements, any sign, 0 to repeat. The one
+    kernel behind every view made contiguous:
+
+        transpose of (M, N)      offset 0, strides (1, N), out (N, M)
+        x[a:b:s] of (n,)         offset a, strides (s,)      (s < 0: a the first)
+        x[:, j] of (M, N)        offset j, strides (N,)
+        x[i] of (M, N)           offset i · N, strides (1,)
+        x[None] of (n,)          offset 0, strides (0, 1)
+        broadcast_to (n,)→(m, n) offset 0, strides (0, 1)
+
+    Reads follow the view, writes are coalesced: out is written in order.
+    """
+    if out.size == 0:
+        return
+    shape, st, ndim = _strided_plan(tuple(out.shape), tuple(strides))
+    o = _flat(out)
+    blocks, threads = grid_1d(o.shape[0])
+    _gather[blocks, threads](_flat(x), offset, shape, st, ndim, o)
+
+
+@cuda.jit(cache=True)
+def _scatter(g, offset, shape, strides, ndim, out):
+    i = cuda.grid(1)
+    if i < g.shape[0]:
+        out[offset + _strided_offset(i, shape, strides, ndim)] = g[i]
+
+
+def scatter(g, offset, strides, out):
+    """of[offset + Σ_d idx_d · strides_d] = g[idx] for every multi-index idx of g:
+    gather's inverse, the backward of basic indexing (of: the flat view of out).
+
+    The caller zero-fills out first; no two idx may reach the same element (true
+    of basic indexing, not of broadcast_to: its backward is a sum). strides: one
+    per axis of g, as in gather.
+    """
+    if g.size == 0:
+        return
+    shape, st, ndim = _strided_plan(tuple(g.shape), tuple(strides))
+    gf = _flat(g)
+    blocks, threads = grid_1d(gf.shape[0])
+    _scatter[blocks, threads](gf, offset, shape, st, ndim, _flat(out))
+
+
+# ------------------------------------------------------------------ rows by index
+
+
+@cuda.jit(cache=True)
+def _take_rows(x, index, out):
+    # One thread per element of out, in order: a warp copies 32 neighbouring
+    # elements of one row (or of two consecutive rows).
+    k = cuda.grid(1)
+    n_cols = out.shape[1]
+    if k < out.shape[0] * n_cols:
+        r = k // n_cols
+        c = k - r * n_cols
+        j = index[r]
+        if j < 0:
+            j += x.shape[0]
+        out[r, c] = x[j, c]
+
+
+def take_rows(x, index, out):
+    """out[i, :] = x[index_i, :]  (NumPy's x[index]; an embedding lookup).
+
+    x: (R, C); index: (N,) int64 device array, −R ≤ index_i < R (negative counts
+    from the end; the caller has checked the range); out: (N, C), x's dtype.
+    """
+    if out.size == 0:
+        return
+    blocks, threads = grid_1d(out.size)
+    _take_rows[blocks, threads](x, index, out)
+
+
+@cuda.jit(cache=True)
+def _index_add_rows(g, index, out):
+    k = cuda.grid(1)
+    n_cols = g.shape[1]
+    if k < g.shape[0] * n_cols:
+        r = k // n_cols
+        c = k - r * n_cols
+        j = index[r]
+        if j < 0:
+            j += out.shape[0]
+        # Repeated indices send several threads to one element: the add must be
+        # atomic. (The order of the adds, and so the last bits, may vary.)
+        cuda.atomic.add(out, (j, c), g[r, c])
+
+
+def index_add_rows(g, index, out):
+    """out[index_i, :] += g[i, :] for every i (np.add.at(out, index, g)): the
+    backward of take_rows, ∂L/∂x_j = Σ_{i: index_i = j} ∂L/∂out_i.
+
+    g: (N, C); index: (N,) int64, repeats allowed, negative from the end;
+    out: (R, C), float32 or float64 like g, added to in place.
+    """
+    if g.size == 0:
+        return
+    blocks, threads = grid_1d(g.size)
+    _index_add_rows[blocks, threads](g, index, out)
+
+
+# ------------------------------------------------------------------ softmax
+#
+# One block per row. Its T threads read the row in strides of T (thread t takes
+# columns t, t + T, …: coalesced) and meet in shared memory for the row's max and
+# sum. T = threads_for(C): one warp for a 10-class row, up to 256 threads for rows
+# of thousands, where each thread then handles C / 256 elements. A warp per row
+# (the other usual choice) suits 10-class rows as well, but leaves a 4096-column
+# row to 32 threads. The grid is M blocks: a batch fills the GPU, a handful of
+# rows cannot (but then the whole softmax takes microseconds).
+#
+# Three passes over the row (max, sum, write) rather than the one-pass "online"
+# softmax: the row, at most tens of KB, is still in L1/L2 for passes two and
+# three, and the three passes are the formula as written. Max, sum and the
+# exponentials are in float64 (as the CPU loss kernels' logsumexp), rounded once
+# on the store.
+
+_ROW_BLOCK = 256  # most threads per row, the size of the shared arrays
+
+
+# Copied from kernels/cuda/reductions.py, not imported (numba's cache does not
+# notice edits to a device function defined in another file).
+@cuda.jit(device=True, inline=True)
+def _block_sum(buf, t):
+    """Σ_k buf[k] over the block's T = blockDim.x entries (T a power of two).
+
+    Every thread of the block must call it, with t = threadIdx.x, after writing
+    its own buf[t]; every thread gets the total, and buf may be reused after."""
+    s = cuda.blockDim.x // 2
+    while s > 0:
+        cuda.syncthreads()
+        if t < s:
+            buf[t] += buf[t + s]
+        s //= 2
+    cuda.syncthreads()
+    total = buf[0]
+    cuda.syncthreads()  # everyone has read buf[0] before anyone writes buf again
+    return total
+
+
+@cuda.jit(device=True, inline=True)
+def _block_max(buf, t):
+    """max_k buf[k], as _block_sum (a tree of halving strides)."""
+    s = cuda.blockDim.x // 2
+    while s > 0:
+        cuda.syncthreads()
+        if t < s and buf[t + s] > buf[t]:
+            buf[t] = buf[t + s]
+        s //= 2
+    cuda.syncthreads()
+    top = buf[0]
+    cuda.syncthreads()
+    return top
+
+
+@cuda.jit(cache=True)
+def _softmax_rows(x, log, out):
+    i = cuda.blockIdx.x
+    t = cuda.threadIdx.x
+    n_cols = x.shape[1]
+    buf = cuda.shared.array(_ROW_BLOCK, float64)
+
+    # m = max_j x_ij. Subtracting it makes every exponent ≤ 0 (no overflow) and
+    # the largest term exp(0) = 1 (so s ≥ 1 and log s is finite). NaNs are skipped
+    # here but reach the sum below, so a row with a NaN gives NaN throughout.
+    m = -math.inf
+    for j in range(t, n_cols, cuda.blockDim.x):
+        v = float(x[i, j])
+        if v > m:
+            m = v
+    buf[t] = m
+    m = _block_max(buf, t)
+
+    # s = Σ_j exp(x_ij − m)
+    s = 0.0
+    for j in range(t, n_cols, cuda.blockDim.x):
+        s += math.exp(x[i, j] - m)
+    buf[t] = s
+    s = _block_sum(buf, t)
+
+    if log:  # log softmax = x − m − log s
+        log_s = math.log(s)
+        for j in range(t, n_cols, cuda.blockDim.x):
+            out[i, j] = (x[i, j] - m) - log_s
+    else:  # softmax = exp(x − m) / s
+        for j in range(t, n_cols, cuda.blockDim.x):
+            out[i, j] = math.exp(x[i, j] - m) / s
+
+
+def softmax_rows(x, out):
+    """out_ij = exp(x_ij − m_i) / Σ_k exp(x_ik − m_i),  m_i = max_k x_ik.
+
+    Softmax along the last axis. x, out: (M, C), float32 or float64, C ≥ 1.
+    Stable at any logits (±1000 included); a row with a NaN, +inf, or only −inf
+    gives NaN.
+    """
+    if out.size == 0:
+        return
+    _softmax_rows[x.shape[0], threads_for(x.shape[1], _ROW_BLOCK)](x, False, out)
+
+
+def log_softmax_rows(x, out):
+    """out_ij = x_ij − m_i − log Σ_k exp(x_ik − m_i),  m_i = max_k x_ik.
+
+    log(softmax(x)) along the last axis without forming softmax (which would
+    underflow to 0 and give −inf). x, out: (M, C), float32 or float64, C ≥ 1.
+    """
+    if out.size == 0:
+        return
+    _softmax_rows[x.shape[0], threads_for(x.shape[1], _ROW_BLOCK)](x, True, out)
+
+
+# ------------------------------------------------------------------ dropout
+
+
+@cuda.jit(cache=True)
+def _dropout_mask(states, p, scale, walkers, out):
+    # Thread t owns generator state t and walks elements t, t + W, t + 2W, …
+    # (W = walkers): a warp writes neighbouring elements at each step.
+    t = cuda.grid(1)
+    if t < walkers:
+        for i in range(t, out.shape[0], walkers):
+            u = xoroshiro128p_uniform_float64(states, t)  # in [0, 1)
+            if u >= p:
+                out[i] = scale
+            else:
+                out[i] = 0
+
+
+def dropout_mask(states, p, out):
+    """out_i = [u_i ≥ p] / (1 − p),  u_i ~ U[0, 1) independent.
+
+    The inverted-dropout mask: each element is kept with probability 1 − p and
+    scaled so that E[out_i] = 1 (p = 1: all zeros, no division by zero).
+    states: xoroshiro128p generator states on the device, from
+    numba.cuda.random.create_xoroshiro128p_states(n, seed); each of the first
+    min(out.size, n) states serves one thread and advances, so the next call draws
+    new numbers. p: float in [0, 1]. out: float32 or float64, any shape.
+    u is drawn in float64 whatever out's dtype, so P(keep) is 1 − p to 2⁻⁵³.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1], got {p}")
+    if states.shape[0] == 0:
+        raise ValueError("dropout_mask needs at least one generator state")
+    if out.size == 0:
+        return
+    o = _flat(out)
+    walkers = min(o.shape[0], states.shape[0])
+    scale = 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
+    blocks, threads = grid_1d(walkers)
+    _dropout_mask[blocks, threads](states, float(p), out.dtype.type(scale), walkers, o)
