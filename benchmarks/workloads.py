@@ -142,7 +142,7 @@ class Peer:
 
 # ---- minigrad ----------------------------------------------------------------------------
 
-def minigrad_peer(w, weights, batches):
+def minigrad_peer(w, weights, batches, device="cpu"):
     import minigrad as mg
     from minigrad import nn, optim
 
@@ -154,10 +154,14 @@ def minigrad_peer(w, weights, batches):
     model = nn.Sequential(*layers)
     for p, a in zip(model.parameters(), weights):
         np.copyto(p.data, a)
+    model.to(device)
     loss_fn = nn.BCEWithLogitsLoss() if w.loss == "bce_logits" else nn.CrossEntropyLoss()
     opt = optim.SGD(model.parameters(), **w.hyper) if w.optimizer == "sgd" else \
         optim.Adam(model.parameters(), **w.hyper)
-    data = [(mg.from_numpy(x), mg.from_numpy(y)) for x, y in batches]
+    if device == "cpu":   # shared with the batches, as the other peers' are: no copy
+        data = [(mg.from_numpy(x), mg.from_numpy(y)) for x, y in batches]
+    else:
+        data = [(mg.tensor(x, device=device), mg.tensor(y, device=device)) for x, y in batches]
 
     def step(x, y):
         loss = loss_fn(model(x), y)
@@ -171,8 +175,8 @@ def minigrad_peer(w, weights, batches):
 
 # ---- PyTorch -------------------------------------------------------------------------------
 
-def torch_peer(torch, w, weights, batches, fused=False):
-    """The same network in PyTorch; ``fused`` selects Adam's fused CPU kernel."""
+def torch_peer(torch, w, weights, batches, fused=False, device="cpu"):
+    """The same network in PyTorch; ``fused`` selects Adam's fused kernel."""
     nn = torch.nn
     layers = []
     for k, (i, o) in enumerate(w.layers()):
@@ -183,12 +187,13 @@ def torch_peer(torch, w, weights, batches, fused=False):
     with torch.no_grad():
         for p, a in zip(model.parameters(), weights):
             p.copy_(torch.from_numpy(a))
+    model.to(device)
     loss_fn = nn.BCEWithLogitsLoss() if w.loss == "bce_logits" else nn.CrossEntropyLoss()
     if w.optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), **w.hyper)
     else:
         opt = torch.optim.Adam(model.parameters(), **w.hyper, fused=fused or None)
-    data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]
+    data = [(torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)) for x, y in batches]
 
     def step(x, y):
         loss = loss_fn(model(x), y)

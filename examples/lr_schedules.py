@@ -11,6 +11,7 @@ of every run, epoch by epoch.
     python examples/lr_schedules.py --epochs 40 --seed 1 --out plots
     python examples/lr_schedules.py --lr 0.1     # a safe rate: see what changes
     python examples/lr_schedules.py --no-plots
+    python examples/lr_schedules.py --device cuda   # on an NVIDIA GPU
 """
 
 import time
@@ -36,6 +37,7 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=0.5,
                    help="initial learning rate lr_0 (default 0.5: too high to keep constant)")
     p.add_argument("--seed", type=int, default=0, help="seeds init, the split and shuffling")
+    p.add_argument("--device", default="cpu", help="'cpu' or 'cuda' (default cpu)")
     p.add_argument("--out", default=".", help="folder for the PNG (default: current folder)")
     p.add_argument("--no-plots", action="store_true", help="print the table only")
     args = p.parse_args(argv)
@@ -84,8 +86,8 @@ def schedules(epochs):
     ]
 
 
-def build_model():
-    return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+def build_model(device="cpu"):
+    return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)).to(device)
 
 
 def evaluate(model, X, y):
@@ -97,7 +99,7 @@ def evaluate(model, X, y):
 
 
 def train(name, rule, make_scheduler, initial_state, data, lr, epochs, seed):
-    model = build_model()
+    model = build_model(data["device"])
     model.load_state_dict(initial_state)  # every run starts from the very same weights
     opt = optim.SGD(model.parameters(), lr=lr, momentum=MOMENTUM)
     scheduler = make_scheduler(opt)
@@ -189,9 +191,11 @@ def main(argv=None):
     # the same smaller training set.
     X_train, X_val, y_train, y_val = train_test_split(X_train, y_train, test_fraction=0.2,
                                                       seed=args.seed)
-    data = dict(X_train=mg.tensor(X_train), y_train=mg.tensor(y_train),
-                X_val=mg.tensor(X_val), y_val=mg.tensor(y_val),
-                X_test=mg.tensor(X_test), y_test=mg.tensor(y_test))
+    dev = args.device
+    data = dict(X_train=mg.tensor(X_train, device=dev), y_train=mg.tensor(y_train, device=dev),
+                X_val=mg.tensor(X_val, device=dev), y_val=mg.tensor(y_val, device=dev),
+                X_test=mg.tensor(X_test, device=dev), y_test=mg.tensor(y_test, device=dev),
+                device=dev)
     initial_state = build_model().state_dict()  # built once: every run starts here
     print(f"digits: {len(X_train)} train / {len(X_val)} validation / {len(X_test)} test; "
           f"MLP 64-64-10 with ReLU; SGD lr_0 {args.lr}, momentum {MOMENTUM}, batch {BATCH_SIZE}, "

@@ -15,6 +15,8 @@ With matplotlib installed it writes optimizers_loss.png and optimizers_paths.png
     python examples/optimizers.py
     python examples/optimizers.py --epochs 40 --seed 1 --out plots
     python examples/optimizers.py --no-plots
+    python examples/optimizers.py --device cuda     # Part 1 on an NVIDIA GPU (Part 2's
+                                                    # two-parameter problems stay on the CPU)
 """
 
 import time
@@ -39,6 +41,7 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=20,
                    help="passes over the training set for each run (default 20)")
     p.add_argument("--seed", type=int, default=0, help="seeds init, the split and shuffling")
+    p.add_argument("--device", default="cpu", help="'cpu' or 'cuda' (default cpu)")
     p.add_argument("--out", default=".", help="folder for the PNGs (default: current folder)")
     p.add_argument("--no-plots", action="store_true", help="print the tables only")
     args = p.parse_args(argv)
@@ -81,8 +84,8 @@ def digits_runs(epochs, n_train):
     ]
 
 
-def build_model():
-    return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+def build_model(device="cpu"):
+    return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)).to(device)
 
 
 def evaluate(model, data):
@@ -96,7 +99,7 @@ def evaluate(model, data):
 
 def train(name, opt_class, opt_args, batch_size, epochs, initial_state, data, seed):
     """One run from ``initial_state``; returns a dict of what the table and plot show."""
-    model = build_model()
+    model = build_model(data["device"])
     model.load_state_dict(initial_state)  # every run starts from the very same weights
     opt = opt_class(model.parameters(), **opt_args)
     # The same seed gives every run the same sequence of shuffled batches.
@@ -133,7 +136,7 @@ def warm_up(runs, initial_state, data):
     """
     xb, yb = data["X_train"][:MINI_BATCH], data["y_train"][:MINI_BATCH]
     for _, opt_class, opt_args, _, _ in runs:
-        model = build_model()
+        model = build_model(data["device"])
         model.load_state_dict(initial_state)
         opt = opt_class(model.parameters(), **opt_args)
         nn.CrossEntropyLoss()(model(xb), yb).backward()
@@ -329,8 +332,9 @@ def main(argv=None):
 
     X, y = load_digits()  # X: (1797, 64) float32 in [0, 1]; y: (1797,) int64
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_fraction=0.2, seed=args.seed)
-    data = dict(X_train=mg.tensor(X_train), y_train=mg.tensor(y_train),
-                X_test=mg.tensor(X_test), y_test=y_test)
+    dev = args.device
+    data = dict(X_train=mg.tensor(X_train, device=dev), y_train=mg.tensor(y_train, device=dev),
+                X_test=mg.tensor(X_test, device=dev), y_test=y_test, device=dev)
     initial_state = build_model().state_dict()  # built once: every run starts here
     runs = digits_runs(args.epochs, len(X_train))
     print(f"digits: {len(X_train)} train / {len(X_test)} test; MLP 64-64-10 with ReLU; "

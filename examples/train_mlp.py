@@ -6,6 +6,7 @@ and the test accuracy.
 
     python examples/train_mlp.py
     python examples/train_mlp.py --epochs 30 --batch-size 64 --lr 0.05 --hidden 256 --seed 1
+    python examples/train_mlp.py --device cuda      # the same training on an NVIDIA GPU
 """
 
 import time
@@ -31,8 +32,12 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=int, default=128, help="hidden units (default 128)")
     p.add_argument("--seed", type=int, default=0, help="seeds init, the split and shuffling")
     p.add_argument("--device", default="cpu", help="'cpu' or 'cuda' (default cpu)")
+    p.add_argument("--subset", type=int, default=None,
+                   help="train on the first N training samples only: a quick run")
     args = p.parse_args(argv)
-    for name in ("epochs", "batch_size", "hidden"):
+    for name in ("epochs", "batch_size", "hidden", "subset"):
+        if name == "subset" and args.subset is None:
+            continue
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     return args
@@ -44,8 +49,12 @@ def main(argv=None):
 
     X, y = load_digits()  # X: (1797, 64) float32 in [0, 1]; y: (1797,) int64
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_fraction=0.2, seed=args.seed)
-    loader = DataLoader(TensorDataset(X_train, y_train), batch_size=args.batch_size,
-                        shuffle=True, seed=args.seed)
+    if args.subset is not None:
+        X_train, y_train = X_train[:args.subset], y_train[:args.subset]
+    # The data go to the device once; the loader then cuts every batch there.
+    train = TensorDataset(mg.tensor(X_train, device=args.device),
+                          mg.tensor(y_train, device=args.device))
+    loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, seed=args.seed)
     X_test = mg.tensor(X_test, device=args.device)
 
     model = nn.Sequential(
@@ -63,12 +72,12 @@ def main(argv=None):
         model.train()
         total, seen = 0.0, 0
         for xb, yb in loader:
-            xb, yb = xb.to(args.device), yb.to(args.device)
             opt.zero_grad()
             loss = loss_fn(model(xb), yb)
             loss.backward()
             opt.step()
-            total += loss.item() * len(xb)
+            # Summed as a tensor, so that a GPU is not asked for a number every step.
+            total = loss.detach() * len(xb) + total
             seen += len(xb)
             if first_step_done is None:
                 first_step_done = time.perf_counter()
@@ -77,7 +86,7 @@ def main(argv=None):
         model.eval()
         with mg.no_grad():
             acc = accuracy(model(X_test), y_test)
-        print(f"epoch {epoch:3d}   train loss {total / seen:.4f}   test accuracy {acc:.2%}")
+        print(f"epoch {epoch:3d}   train loss {total.item() / seen:.4f}   test accuracy {acc:.2%}")
 
     print(f"trained {args.epochs} epochs in {time.perf_counter() - train_start:.2f} s; "
           f"total {time.perf_counter() - _start:.2f} s")

@@ -30,7 +30,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     both values.
     """
     args = tuple(
-        Tensor._make(a.data.astype(float64), a._backend, True)
+        Tensor._make(a._backend.astype(a.data, float64), a._backend, True)
         if isinstance(a, Tensor) and a.requires_grad else a
         for a in _as_tuple(inputs))
     checked = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]

@@ -68,7 +68,7 @@ class Tensor:
 
     @property
     def shape(self):
-        return self.data.shape
+        return tuple(self.data.shape)  # a plain tuple on every device
 
     @property
     def ndim(self):
@@ -456,14 +456,23 @@ def _filled(host, device, requires_grad):
     return t
 
 
+def _constant(shape, value, dtype, device, requires_grad):
+    """A tensor of ``value`` made on its device (no host array is copied to a GPU)."""
+    backend = get_backend(device)
+    shape, dtype = _shape(shape), _normalize_dtype(dtype) or float32
+    data = backend.zeros(shape, dtype) if value == 0 else backend.full(shape, value, dtype)
+    t = Tensor._make(data, backend)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
 def zeros(*shape, dtype=None, device="cpu", requires_grad=False):
-    return _filled(np.zeros(_shape(shape), _normalize_dtype(dtype) or float32),
-                   device, requires_grad)
+    return _constant(shape, 0, dtype, device, requires_grad)
 
 
 def ones(*shape, dtype=None, device="cpu", requires_grad=False):
-    return _filled(np.ones(_shape(shape), _normalize_dtype(dtype) or float32),
-                   device, requires_grad)
+    return _constant(shape, 1, dtype, device, requires_grad)
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad=False):

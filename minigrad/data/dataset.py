@@ -28,9 +28,9 @@ class Dataset:
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
 
 
-def _as_array(x, position):
+def _as_array(x, position, backend):
     if isinstance(x, Tensor):
-        return x._host()
+        return x.data if backend is not None else x._host()
     if isinstance(x, np.ndarray):
         return x
     raise TypeError(
@@ -41,12 +41,14 @@ def _as_array(x, position):
 class TensorDataset(Dataset):
     """Samples that are rows of equally long arrays: ``TensorDataset(X, y)[i] == (X[i], y[i])``.
 
-    Each argument is a NumPy array or a Tensor (a CUDA tensor is copied to the
-    host); they are kept as NumPy arrays in ``self.arrays`` — a NumPy argument is
-    kept as is, not copied. Indexing returns a tuple of CPU Tensors (views of the
-    rows, as indexing a tensor is in PyTorch). A DataLoader over a
-    TensorDataset gathers a whole batch from each array in one fancy-indexing
-    step instead of stacking samples one by one.
+    Each argument is a NumPy array or a Tensor. On the CPU they are kept as NumPy
+    arrays in ``self.arrays`` — a NumPy argument is kept as is, not copied — and
+    indexing returns a tuple of CPU Tensors (views of the rows, as indexing a tensor
+    is in PyTorch). When every argument is a CUDA tensor the data stay on the GPU
+    (``self.arrays`` holds device arrays, ``self.device`` is "cuda") and samples and
+    batches are CUDA tensors, gathered on the GPU. A DataLoader over a TensorDataset
+    gathers a whole batch from each array in one indexing step instead of stacking
+    samples one by one.
 
     Raises ValueError when no arrays are given, when one is 0-d, or when their
     first dimensions differ (the message lists every length); TypeError for
@@ -56,7 +58,13 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays):
         if not arrays:
             raise ValueError("TensorDataset: expected at least one array")
-        arrays = tuple(_as_array(a, k) for k, a in enumerate(arrays))
+        devices = {a.device if isinstance(a, Tensor) else "cpu" for a in arrays}
+        if len(devices) > 1:
+            raise RuntimeError(
+                f"TensorDataset: expected every array on one device, got {sorted(devices)}")
+        # on a GPU the data stay there; on the CPU they are NumPy arrays
+        backend = arrays[0]._backend if devices != {"cpu"} else None
+        arrays = tuple(_as_array(a, k, backend) for k, a in enumerate(arrays))
         for k, a in enumerate(arrays):
             if a.ndim == 0:
                 raise ValueError(
@@ -72,11 +80,16 @@ class TensorDataset(Dataset):
                 f"TensorDataset: every array must have the same first dimension, "
                 f"got lengths {lengths}")
         self.arrays = arrays
+        self._backend = backend
+        self.device = "cpu" if backend is None else backend.name
 
     def __len__(self):
         return self.arrays[0].shape[0]
 
     def __getitem__(self, index):
+        if self._backend is not None:
+            return tuple(Tensor._make(self._backend.getitem(a, index), self._backend)
+                         for a in self.arrays)
         return tuple(from_numpy(np.asarray(a[index])) for a in self.arrays)
 
     def __repr__(self):

@@ -234,10 +234,11 @@ class MatMul(Function):
             raise TypeError(f"@: both operands must have one dtype, got {a.dtype} and {b.dtype}")
         if a.ndim not in (1, 2) or b.ndim not in (1, 2):
             raise ValueError(f"@: operands must be 1-D or 2-D, got shapes {a.shape} and {b.shape}")
-        if a.shape[-1] != b.shape[0]:
+        inner = a.shape[a.ndim - 1]  # (a device array's shape takes no negative index)
+        if inner != b.shape[0]:
             raise ValueError(
-                f"@: shapes {a.shape} and {b.shape} do not align "
-                f"({a.shape[-1]} != {b.shape[0]})")
+                f"@: shapes {tuple(a.shape)} and {tuple(b.shape)} do not align "
+                f"({inner} != {b.shape[0]})")
         ctx.save_for_backward(a, b)
         return ctx.backend.matmul(a, b)
 

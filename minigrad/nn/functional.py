@@ -180,15 +180,17 @@ def cross_entropy(input, target, reduction="mean"):
     """Softmax cross-entropy of logits ``input`` (N, C), fused and numerically stable.
 
     ``target`` is either class indices (N,) of an integer dtype, each in [0, C), or
-    class probabilities (N, C) of a float dtype.
+    class probabilities (N, C) of a float dtype. A class index out of range raises
+    ValueError on the CPU; on a GPU it makes that sample's loss NaN instead (checking
+    first would copy the targets' range back to the host on every step).
     """
     op = "cross_entropy"
     if (isinstance(input, Tensor) and isinstance(target, Tensor) and reduction in _REDUCTIONS
             and input.data.ndim == 2 and input.data.dtype.kind == "f"
             and target.data.ndim == 1 and target.data.dtype == _INT64
             and target.data.shape[0] == input.data.shape[0] and input._backend is target._backend):
-        bad = input._backend.validate_classes(target.data, input.data.shape[1])
-        if bad is None:
+        be = input._backend
+        if not be.checks_values or be.validate_classes(target.data, input.data.shape[1]) is None:
             return _fn.CrossEntropyLoss.apply(input, target, reduction)
     _check_pair(input, target, op)
     _check_reduction(reduction, op)
@@ -202,7 +204,7 @@ def cross_entropy(input, target, reduction="mean"):
                 f"integer tensor, got dtype {target.dtype} (use .long())")
         if target.shape[0] != n:
             raise ValueError(f"{op}: input has {n} rows but target has {target.shape[0]}")
-        bad = input._backend.validate_classes(target.data, c)
+        bad = input._backend.validate_classes(target.data, c) if input._backend.checks_values else None
         if bad is not None:
             raise ValueError(f"{op}: target class {bad} is out of range for {c} classes [0, {c})")
         if target.dtype.itemsize != 8 or target.dtype.kind != "i":
@@ -221,12 +223,15 @@ def cross_entropy(input, target, reduction="mean"):
 
 
 def binary_cross_entropy(input, target, reduction="mean"):
-    """−(y log p + (1 − y) log(1 − p)) on probabilities p in [0, 1], logs clamped at −100."""
+    """−(y log p + (1 − y) log(1 − p)) on probabilities p in [0, 1], logs clamped at −100.
+
+    An input outside [0, 1] raises ValueError on the CPU and gives NaN on a GPU.
+    """
     op = "binary_cross_entropy"
     _check_pair(input, target, op)
     _check_reduction(reduction, op)
     target = _float_target(input, target, op)
-    if not input._backend.all_in_range(input.data, 0.0, 1.0):
+    if input._backend.checks_values and not input._backend.all_in_range(input.data, 0.0, 1.0):
         raise ValueError(f"{op}: every input must be a probability in [0, 1] (use "
                          f"binary_cross_entropy_with_logits for logits)")
     return _fn.BCELoss.apply(input, target, reduction)

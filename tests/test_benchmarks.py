@@ -1,0 +1,28 @@
+"""The benchmark scripts run: each is executed with tiny settings (the figures they
+print are not checked here; benchmarks/RESULTS.md reports them from full runs)."""
+
+import importlib.util
+import pathlib
+
+BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_benchmark_runs_with_smoke_sizes(tmp_path, capsys):
+    # On a GPU this runs there; elsewhere on numba's CUDA simulator (tests/conftest.py).
+    out = tmp_path / "gpu.json"
+    result = load("gpu").main(["--smoke", "--repeat", "1", "--json", str(out)])
+    printed = capsys.readouterr().out
+    for heading in ("### mm", "### mnist", "### wide", "### adam"):
+        assert heading in printed
+    assert out.stat().st_size > 0
+    # every peer of a training step computed the same loss from the same start
+    for name in ("mnist", "wide"):
+        losses = list(result[name]["losses"].values())
+        assert max(losses) - min(losses) < 1e-4 * max(1.0, abs(losses[0]))
