@@ -93,14 +93,16 @@ class Function:
 
     inputs = ()
     _saved = ()
+    _wanted = ()        # positions in ``inputs`` of the Tensors that require grad
     out_backend = None  # set by a forward whose result lives on another device
 
     @classmethod
     def apply(cls, *args):
         backend = None
-        raw = []
-        needs = []
-        for a in args:
+        raw = list(args)
+        needs = [False] * len(args)
+        wanted = []                  # positions of the inputs that require grad
+        for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 if backend is None:
                     backend = a._backend
@@ -108,15 +110,14 @@ class Function:
                     raise RuntimeError(
                         f"{cls.__name__}: expected all tensors on one device, "
                         f"got {backend.name} and {a._backend.name}")
-                raw.append(a.data)
-                needs.append(a.requires_grad)
-            else:
-                raw.append(a)
-                needs.append(False)
+                raw[i] = a.data
+                if a._requires_grad:
+                    needs[i] = True
+                    wanted.append(i)
         if backend is None:
             raise TypeError(f"{cls.__name__}.apply needs at least one Tensor argument")
 
-        record = _grad_enabled and True in needs
+        record = _grad_enabled and wanted
         ctx = cls()
         ctx.backend = backend
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
@@ -126,6 +127,7 @@ class Function:
             out = out_backend.asarray(out)
         if record:
             ctx.inputs = args
+            ctx._wanted = wanted
             return Tensor._make(out, out_backend, True, ctx)
         return Tensor._make(out, out_backend)
 
@@ -246,15 +248,14 @@ def backward(root, grad=None, retain_graph=False):
         in_grads = node.backward(node, g)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
-        needs = node.needs_input_grad  # True only for Tensor inputs that require grad
-        if len(in_grads) != len(needs):
+        inputs = node.inputs
+        if len(in_grads) != len(inputs):
             raise RuntimeError(
                 f"{type(node).__name__}.backward returned {len(in_grads)} gradients "
-                f"for {len(needs)} inputs of forward")
-        inputs = node.inputs
-        for i, need in enumerate(needs):
+                f"for {len(inputs)} inputs of forward")
+        for i in node._wanted:                # the Tensor inputs that require grad
             gi = in_grads[i]
-            if not need or gi is None:
+            if gi is None:
                 continue
             t = inputs[i]
             be, data = t._backend, t.data

@@ -31,9 +31,17 @@ _ACT_CODES = {"identity": _dense.IDENTITY, "relu": _dense.RELU,
               "leaky_relu": _dense.LEAKY_RELU, "sigmoid": _dense.SIGMOID, "tanh": _dense.TANH}
 
 
+_UNUSED = {}
+
+
 def _unused(dtype, ndim):
-    """A length-0 array: what a kernel is given for an output it should not compute."""
-    return np.empty((0,) * ndim, dtype)
+    """A length-0 array: what a kernel is given for an output it should not compute
+    (one per dtype and ndim, shared: nothing is ever written to it)."""
+    key = (dtype, ndim)
+    a = _UNUSED.get(key)
+    if a is None:
+        a = _UNUSED[key] = np.empty((0,) * ndim, dtype)
+    return a
 
 
 def _contiguous(a):

@@ -42,6 +42,9 @@ class _Bucket:
         self.grad = be.zeros((total,), self.dtype)
         self.views, self.grad_views = [], []
         self.state = {}
+        # The step count every parameter here has taken, while they all have taken the
+        # same (the usual case: then one update covers the whole bucket); None otherwise.
+        self.common_step = 0
         # Each parameter's entry in optimizer.state (None until its first step) and
         # the buffer names it was made with.
         self.entries = [None] * len(params)
@@ -77,6 +80,11 @@ class _Bucket:
         if p.grad is not None and p.grad.data is not self.grad_views[i]:
             be.copy_(self.grad_views[i], p.grad.data)
             p.grad = Tensor._make(self.grad_views[i], be)
+
+    def refresh_common_step(self):
+        steps = {e["step"] if e is not None else 0 for e in self.entries}
+        alike = len(set(self.entry_names)) == 1   # every entry made with the same buffers
+        self.common_step = steps.pop() if len(steps) == 1 and alike else None
 
     def buffer(self, name, init, i, j):
         """Flat state buffer ``name`` for parameters i..j-1; on first use it is
@@ -217,6 +225,18 @@ class Optimizer:
 
     def _step_bucket(self, group, bucket, names):
         params, entries = bucket.params, bucket.entries
+        t = bucket.common_step
+        if t and bucket.entry_names[0] == tuple(names):
+            for p in params:
+                if p.grad is None:
+                    break
+            else:  # the usual step: every parameter, one update, buffers already made
+                self._update(bucket.backend, group, bucket.flat, bucket.grad,
+                             {name: bucket.state[name] for name in names}, t + 1)
+                for entry in entries:
+                    entry["step"] = t + 1
+                bucket.common_step = t + 1
+                return
         # Consecutive parameters that have gradients and equal step counts: one call
         # each; in the usual case that is the whole bucket.
         i, n = 0, len(params)
@@ -241,6 +261,7 @@ class Optimizer:
                     self._record(bucket, k, names)
                 entries[k]["step"] = t + 1
             i = j
+        bucket.refresh_common_step()
 
     def _record(self, bucket, k, names):
         """Make parameter k's state entry: its step count and views of its buffers."""
@@ -345,6 +366,7 @@ class Optimizer:
                         entry[buf_name] = view
                     self.state[p] = bucket.entries[k] = entry
                     bucket.entry_names[k] = tuple(names)
+                bucket.refresh_common_step()
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
