@@ -26,3 +26,9 @@ def test_gpu_benchmark_runs_with_smoke_sizes(tmp_path, capsys):
     for name in ("mnist", "wide"):
         losses = list(result[name]["losses"].values())
         assert max(losses) - min(losses) < 1e-4 * max(1.0, abs(losses[0]))
+
+
+def test_dense_small_sweep_runs(capsys):
+    load("dense_small").main(["--repeat", "1"])
+    printed = capsys.readouterr().out
+    assert "| 4×2×8" in printed and "SMALL_LINEAR" in printed

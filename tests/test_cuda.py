@@ -367,3 +367,56 @@ def test_a_training_step_on_the_gpu_copies_nothing_between_host_and_gpu(monkeypa
 
     loss.item()                                   # asking for a number: one copy back
     assert counter.count == 1
+
+
+def test_gradient_clipping_and_init_on_the_gpu_match_the_cpu():
+    results = {}
+    for device in ("cpu", "cuda"):
+        mg.manual_seed(5)
+        lin = nn.Linear(3, 2).to(device)
+        nn.init.xavier_uniform_(lin.weight)
+        x = mg.tensor(np.arange(6.0).reshape(2, 3), dtype=mg.float32, device=device)
+        (lin(x) ** 2).sum().backward()
+        total = nn.utils.clip_grad_norm_(lin.parameters(), 1.0)
+        nn.utils.clip_grad_value_(lin.parameters(), 0.3)
+        results[device] = total, lin.weight.grad.numpy(), lin.weight.detach().numpy()
+    assert results["cuda"][0] == pytest.approx(results["cpu"][0], rel=1e-5)
+    for a, b in zip(results["cuda"][1:], results["cpu"][1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_save_and_load_a_gpu_model_state(tmp_path):
+    mg.manual_seed(6)
+    model = nn.Sequential(nn.Linear(3, 2)).to("cuda")
+    mg.save(model.state_dict(), tmp_path / "m.mg")
+    fresh = nn.Sequential(nn.Linear(3, 2)).to("cuda")
+    fresh.load_state_dict(mg.load(tmp_path / "m.mg"))
+    for a, b in zip(fresh.parameters(), model.parameters()):
+        assert a.device == "cuda"
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+OPTIMIZERS = {
+    "sgd_momentum_wd": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
+    "adagrad": lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01),
+    "rmsprop_centered_momentum": lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.9, centered=True),
+    "adamw_amsgrad": lambda ps: optim.AdamW(ps, lr=0.01, amsgrad=True),
+    "adadelta": lambda ps: optim.Adadelta(ps, weight_decay=0.1),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_every_optimizer_steps_the_same_on_both_devices(name):
+    start = np.random.default_rng(8).standard_normal((2, 3))
+    final = {}
+    for device in ("cpu", "cuda"):
+        w = nn.Parameter(mg.tensor(start, device=device))
+        b = nn.Parameter(mg.zeros(3, dtype=mg.float64, device=device))
+        opt = OPTIMIZERS[name]([w, b])
+        for _ in range(3):
+            opt.zero_grad()
+            ((w * w).sum() + (w + b).tanh().sum()).backward()
+            opt.step()
+        final[device] = w.detach().numpy(), b.detach().numpy()
+    for a, c in zip(final["cuda"], final["cpu"]):
+        np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-12)

@@ -21,11 +21,14 @@ from kernels.cpu import matmul as _dense
 # So threads are used only where the serial update itself takes several ms.
 PARALLEL_MIN = 4_194_304
 
-# Dense layers of at most this many multiply-adds (N·K·M) run through the one-call
-# kernels of kernels/cpu/matmul.py; larger ones through BLAS. Below it a BLAS call
-# costs more than the arithmetic: at 4×2×8 the fused kernel takes ~1 µs against ~4 µs
-# for BLAS plus the bias kernel; the two meet near 16×16×16 (benchmarks/RESULTS.md).
+# A dense layer of at most this many multiply-adds (N·K·M) runs through the one-call
+# kernels of kernels/cpu/matmul.py, forward and backward respectively; a larger one
+# through BLAS. Below them a BLAS call costs more than the arithmetic: at 4×2×8 the
+# forward kernel takes ~1.5 µs against ~5 µs for BLAS plus the bias kernel, and the
+# two meet at 16×16×16; backward, where one call replaces four, they meet between
+# 32×32×32 and 64×32×32 (benchmarks/dense_small.py; figures in RESULTS.md).
 SMALL_LINEAR = 4096
+SMALL_LINEAR_BACKWARD = 32768
 
 _ACT_CODES = {"identity": _dense.IDENTITY, "relu": _dense.RELU,
               "leaky_relu": _dense.LEAKY_RELU, "sigmoid": _dense.SIGMOID, "tanh": _dense.TANH}
@@ -319,7 +322,7 @@ class CPUBackend:
         n, k = x.shape
         m = w.shape[0]
         grad = _contiguous(grad)
-        if n * k * m <= SMALL_LINEAR:
+        if n * k * m <= SMALL_LINEAR_BACKWARD:
             gx = np.empty((n, k), x.dtype) if need_x else None
             if need_w and gw is None:
                 gw = np.empty((m, k), w.dtype)
