@@ -25,7 +25,7 @@ from numba.core.registry import CPUDispatcher
 
 from kernels.cuda.launch import SIMULATOR
 
-MODULES = ("activations", "losses", "reductions", "optim")
+MODULES = ("activations", "losses", "reductions", "optim", "matmul")
 CPU = {m: importlib.import_module(f"kernels.cpu.{m}") for m in MODULES}
 GPU = {m: importlib.import_module(f"kernels.cuda.{m}") for m in MODULES}
 
