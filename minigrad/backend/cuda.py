@@ -510,14 +510,6 @@ class CUDABackend:
         kernel(probs, target, float(scale), out)
         return self._times_upstream(out, grad, row_shaped=True)
 
-    @staticmethod
-    def validate_classes(target, num_classes):
-        raise NotImplementedError("the CUDA backend does not check class indices (checks_values)")
-
-    @staticmethod
-    def all_in_range(x, lo, hi):
-        raise NotImplementedError("the CUDA backend does not check values (checks_values)")
-
     def _pointwise_loss(self, kernel, pred, target, scale):
         losses = self.empty(pred.shape, pred.dtype)
         loss = self.empty(1, pred.dtype)
