@@ -58,13 +58,11 @@ def synced(fn, sync, calls=1):
     return run
 
 
-WARMUP = 3  # untimed rounds first: numba compiles each kernel at its first launch
-
-
-def time_peers(peers, sync_of, repeat, warmup=None, calls=1):
-    """name -> median seconds per call; peers interleaved round-robin."""
+def time_peers(peers, sync_of, args, calls=1):
+    """name -> median seconds per call; peers interleaved round-robin, after untimed
+    rounds (numba compiles each kernel at its first launch): 3, or 1 with --smoke."""
     samples = {name: synced(fn, sync_of[name], calls) for name, fn in peers.items()}
-    times = common.interleave(samples, repeat, WARMUP if warmup is None else warmup)
+    times = common.interleave(samples, args.repeat, 1 if args.smoke else 3)
     return {name: common.median(ts) / calls for name, ts in times.items()}
 
 
@@ -97,7 +95,7 @@ def bench_mm(torch, args):
             sync_of["PyTorch"] = torch.cuda.synchronize
         D.matmul(da, db, dc)
         err = float(np.max(np.abs(dc.copy_to_host() - a @ b)) / max(1.0, np.max(np.abs(a @ b))))
-        t = time_peers(peers, sync_of, args.repeat, calls=1 if args.smoke else 5)
+        t = time_peers(peers, sync_of, args, calls=1 if args.smoke else 5)
         flops = 2.0 * m * k * n
         rows.append(dict(label=label, shape=(m, k, n), err=err,
                          **{f"{p} ms": s * 1e3 for p, s in t.items()},
@@ -133,7 +131,7 @@ def bench_step(name, w, torch, args):
             peers["PyTorch GPU fused Adam"] = workloads.torch_peer(
                 torch, w, weights, batches, fused=True, device="cuda")
             sync_of["PyTorch GPU fused Adam"] = torch.cuda.synchronize
-    t = time_peers({p: peer.step for p, peer in peers.items()}, sync_of, args.repeat)
+    t = time_peers({p: peer.step for p, peer in peers.items()}, sync_of, args)
     # Every peer took the same number of steps from the same start: their losses agree.
     losses = {p: peer.loss() for p, peer in peers.items()}
     return dict(workload=w.describe(), ms={p: s * 1e3 for p, s in t.items()}, losses=losses)
@@ -167,7 +165,7 @@ def bench_adam(torch, args):
             topt = torch.optim.Adam(tp, lr=1e-3, fused=fused)
             peers[label] = topt.step
             sync_of[label] = torch.cuda.synchronize
-    t = time_peers(peers, sync_of, args.repeat)
+    t = time_peers(peers, sync_of, args)
     return dict(parameters=sum(h.size for h in host), ms={p: s * 1e3 for p, s in t.items()},
                 gb_per_s={p: 28 * total / s / 1e9 for p, s in t.items()})
 
@@ -222,9 +220,6 @@ def main(argv=None):
     if simulator and not args.smoke:
         sys.exit("benchmarks/gpu.py: numba's CUDA simulator is not a GPU; use --smoke to "
                  "check the script there")
-    if args.smoke:
-        global WARMUP
-        WARMUP = 1
     get_backend("cuda")
     torch = gpu_torch()
     device = "CUDA simulator" if simulator else cuda.get_current_device().name

@@ -6,7 +6,6 @@ The examples folder is not a package, so each script is loaded from its path.
 import importlib.util
 import math
 import pathlib
-import runpy
 import sys
 
 import numpy as np
@@ -37,10 +36,8 @@ def assert_pngs(paths, folder):
         assert path.read_bytes()[:8] == PNG_SIGNATURE
 
 
-def test_xor_example_learns_xor(monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["xor.py"])   # run as a script, with no arguments
-    namespace = runpy.run_path(str(EXAMPLES / "xor.py"), run_name="__main__")
-    probabilities = namespace["main"]([])
+def test_xor_example_learns_xor():
+    probabilities = load_example("xor").main([])
     assert np.array_equal(probabilities > 0.5, [False, True, True, False])
 
 
