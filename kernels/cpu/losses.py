@@ -30,16 +30,25 @@ def _sigmoid(x):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _row_logsumexp(z, i):
-    # Subtracting the row max m makes every exponent ≤ 0: no overflow, and the
-    # largest term is exp(0) = 1, so the log never sees 0.
+def _row_softmax(z, i, probs):
+    """Write softmax(z_i) into probs[i] and return lse_i = log Σ_j exp(z_ij).
+
+    Subtracting the row max m makes every exponent ≤ 0: no overflow, and the
+    largest term is exp(0) = 1, so the log never sees 0. One exp per element:
+    e_ij = exp(z_ij − m) goes into probs and into the sum s (in float64), then
+    probs_ij = e_ij / s, and lse_i = m + log s.
+    """
     m = -math.inf
     for j in range(z.shape[1]):
         if z[i, j] > m:
             m = float(z[i, j])
     s = 0.0
     for j in range(z.shape[1]):
-        s += math.exp(z[i, j] - m)
+        e = math.exp(z[i, j] - m)
+        probs[i, j] = e
+        s += e
+    for j in range(z.shape[1]):
+        probs[i, j] = probs[i, j] / s
     return m + math.log(s)
 
 
@@ -67,21 +76,19 @@ def softmax_xent_forward(z, target, scale, probs, losses, loss):
 
     Per row i, with y_i = target[i]:
         lse_i     = m_i + log Σ_j exp(z_ij − m_i),   m_i = max_j z_ij
-        probs_ij  = exp(z_ij − lse_i)                 (= softmax(z)_ij)
+        probs_ij  = exp(z_ij − m_i) / Σ_k exp(z_ik − m_i)   (= softmax(z)_ij)
         losses_i  = lse_i − z_{i,y_i}                 (= −log softmax(z)_{i,y_i})
 
         loss[0]   = scale · Σ_i losses_i
 
     z, probs: (N, C); target: (N,) int64 in [0, C); losses: (N,); loss: (1,).
-    probs is exact softmax: softmax_xent_backward uses it as is.
+    probs is softmax to the dtype's rounding: softmax_xent_backward uses it as is.
     """
     total = 0.0
     for i in range(z.shape[0]):
-        lse = _row_logsumexp(z, i)
+        lse = _row_softmax(z, i, probs)
         losses[i] = lse - z[i, target[i]]
         total += losses[i]
-        for j in range(z.shape[1]):
-            probs[i, j] = math.exp(z[i, j] - lse)
     loss[0] = scale * total
 
 
@@ -111,14 +118,12 @@ def softmax_xent_prob_forward(z, target, scale, probs, losses, loss):
     """
     total = 0.0
     for i in range(z.shape[0]):
-        lse = _row_logsumexp(z, i)
+        lse = _row_softmax(z, i, probs)
         row_loss = 0.0
         for j in range(z.shape[1]):
             row_loss += target[i, j] * (lse - z[i, j])
         losses[i] = row_loss
         total += losses[i]
-        for j in range(z.shape[1]):
-            probs[i, j] = math.exp(z[i, j] - lse)
     loss[0] = scale * total
 
 
