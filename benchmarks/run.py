@@ -41,7 +41,10 @@ What one run does, each part in child processes of its own:
    building the network and its optimizer and training steps, is the figure. The
    step time measured there, alone in its process, is printed beside the
    interleaved one as a cross-check.
-3. ``examples/xor.py`` with a fresh ``NUMBA_CACHE_DIR`` (cold), then again (warm).
+3. ``examples/xor.py`` with a fresh ``NUMBA_CACHE_DIR`` (cold), then again (warm),
+   5 times each with Python's bytecode as the shell has it and as Python's default
+   (written and read), interleaved with a floor: a script that loads one cached
+   numba kernel and nothing else (``start_times``).
 
 Ratios are computed within each run, then the median [min–max] over runs.
 """
@@ -289,23 +292,76 @@ def blas_configs(blas):
     return {"both": ["unset", "set"], "unset": ["unset"], "set": ["set"]}[blas]
 
 
-def start_times(config, quiet_s):
-    """Wall seconds of examples/xor.py with an empty numba cache, then with it filled."""
-    out = {}
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(child_env(config), NUMBA_CACHE_DIR=cache)
-        for label in ("cold", "warm"):
+# The floor under any program that loads a cached numba kernel: import numpy and numba,
+# load one cached @njit kernel (which makes numba set up its typing and lowering
+# registries), call it, exit. Whatever examples/xor.py takes beyond this is minigrad's.
+NUMBA_FLOOR = """\
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def sigmoid(x, out):
+    for i in range(x.shape[0]):
+        out[i] = 1.0 / (1.0 + np.exp(-x[i]))
+
+
+x = np.ones(4, np.float32)
+sigmoid(x, np.empty_like(x))
+"""
+BYTECODE = "PYTHONDONTWRITEBYTECODE"
+WARM_ROUNDS = 5
+
+
+def start_times(config, quiet_s, rounds=WARM_ROUNDS):
+    """Wall seconds of examples/xor.py with an empty numba cache (cold), then with it
+    filled (warm), and of NUMBA_FLOOR, the same way.
+
+    Warm starts run ``rounds`` times each, interleaved: xor.py with Python's bytecode
+    setting as this shell has it (these machines export PYTHONDONTWRITEBYTECODE=1, so
+    minigrad's modules are compiled from source in every process), xor.py with
+    bytecode written and read (Python's default, what a user's machine does; into a
+    PYTHONPYCACHEPREFIX in the temporary folder, so that nothing is written beside
+    the sources, after one untimed run that fills it), and the floor.
+    """
+    out = {"shell_" + BYTECODE: os.environ.get(BYTECODE)}
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = os.path.join(tmp, "numba")
+        floor = os.path.join(tmp, "numba_floor.py")
+        with open(floor, "w") as f:
+            f.write(NUMBA_FLOOR)
+        as_set = dict(child_env(config), NUMBA_CACHE_DIR=cache)
+        written = dict(as_set, PYTHONPYCACHEPREFIX=os.path.join(tmp, "pyc"))
+        written.pop(BYTECODE, None)
+
+        def run(script, env):
             if quiet_s:
                 common.wait_for_quiet(quiet_s)
             load = common.CpuLoad()
             t0 = time.perf_counter()
-            done = subprocess.run([sys.executable, XOR], env=env, capture_output=True, text=True)
+            done = subprocess.run([sys.executable, script], env=env, capture_output=True,
+                                  text=True)
             wall = time.perf_counter() - t0
             if done.returncode != 0:
-                raise RuntimeError(f"examples/xor.py failed:\n{done.stderr}")
-            out[label] = {"wall_s": wall, "others_cpu": load.others(),
-                          "last_line": done.stdout.strip().splitlines()[-1]}
+                raise RuntimeError(f"{script} failed:\n{done.stderr}")
+            lines = done.stdout.strip().splitlines()
+            return {"wall_s": wall, "others_cpu": load.others(),
+                    "last_line": lines[-1] if lines else ""}
+
+        out["cold"] = run(XOR, as_set)
         out["cache_files"] = sum(len(files) for _, _, files in os.walk(cache))
+        run(XOR, written)          # fills the bytecode prefix (and is not counted)
+        run(floor, as_set)         # compiles the floor's kernel into the cache
+        variants = {"warm": (XOR, as_set), "warm_bytecode": (XOR, written),
+                    "numba_floor": (floor, as_set)}
+        samples = {label: [] for label in variants}
+        for _ in range(rounds):
+            for label, (script, env) in variants.items():
+                samples[label].append(run(script, env))
+        for label, runs in samples.items():
+            walls = sorted(r["wall_s"] for r in runs)
+            out[label] = {"wall_s": walls[len(walls) // 2], "samples_s": walls,
+                          "others_cpu": max((r["others_cpu"] or 0.0) for r in runs)}
     return out
 
 
@@ -493,10 +549,14 @@ def target_rows(runs):
                      common.cell(vals, lambda x: f"{x:.3f}"), verdict(vals, 0.9, "≥")])
     starts = [r["start"] for r in runs if r["start"]]
     if starts:
-        for label, thr in (("cold", 15.0), ("warm", 1.5)):
-            vals = [s[label]["wall_s"] for s in starts]
-            rows.append([f"examples/xor.py {label} start < {thr:g} s", config_label(configs[0]),
-                         common.cell(vals, lambda x: f"{x:.2f} s"), verdict(vals, thr, "≤")])
+        for label, thr, how in (("cold", 15.0, ""), ("warm", 1.5, "bytecode as set"),
+                                ("warm_bytecode", 1.5, "bytecode written")):
+            if all(label in s for s in starts):
+                vals = [s[label]["wall_s"] for s in starts]
+                name = label.split("_")[0]
+                rows.append([f"examples/xor.py {name} start < {thr:g} s",
+                             ", ".join(x for x in (config_label(configs[0]), how) if x),
+                             common.cell(vals, lambda x: f"{x:.2f} s"), verdict(vals, thr, "≤")])
     return rows
 
 
@@ -563,11 +623,22 @@ def report(runs):
     starts = [r["start"] for r in runs if r["start"]]
     if starts:
         print("### examples/xor.py start-up (wall time of the whole program)")
-        print(common.markdown_table(
-            ["numba cache", "seconds", "others' CPU share"],
-            [[label, common.cell([s[label]["wall_s"] for s in starts], lambda x: f"{x:.2f}"),
-              ", ".join(share(s[label]["others_cpu"]) for s in starts)]
-             for label in ("cold", "warm")]))
+        labels = {"cold": "cold: empty numba cache", "warm": "warm: bytecode as the shell has it "
+                  f"({BYTECODE}={starts[0].get('shell_' + BYTECODE) or 'unset'})",
+                  "warm_bytecode": "warm: bytecode written and read (Python's default)",
+                  "numba_floor": "numba's floor: one cached kernel, nothing else"}
+        rows = []
+        for label, text in labels.items():
+            if all(label in s for s in starts):
+                rows.append([text, common.cell([s[label]["wall_s"] for s in starts],
+                                               lambda x: f"{x:.2f}"),
+                             ", ".join(share(s[label]["others_cpu"]) for s in starts)])
+        print(common.markdown_table(["run", "seconds", "others' CPU share (worst)"], rows))
+        if all("numba_floor" in s for s in starts):
+            own = [s["warm_bytecode"]["wall_s"] - s["numba_floor"]["wall_s"] for s in starts]
+            print(f"warm runs: the median of {len(starts[0]['warm']['samples_s'])} each, "
+                  f"interleaved; xor.py's warm start (bytecode written) beyond numba's floor: "
+                  f"{common.cell(own, lambda x: f'{x:.2f}')} s")
         print(f"the cold run left {starts[0]['cache_files']} files in its fresh NUMBA_CACHE_DIR; "
               f"its last line: {starts[0]['cold']['last_line']!r}\n")
     print("### Targets")
