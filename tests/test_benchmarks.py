@@ -32,3 +32,13 @@ def test_dense_small_sweep_runs(capsys):
     load("dense_small").main(["--repeat", "1"])
     printed = capsys.readouterr().out
     assert "| 4×2×8" in printed and "SMALL_LINEAR" in printed
+
+
+def test_step_breakdown_runs(capsys):
+    load("step_breakdown").main(["--workload", "w1", "--rounds", "1", "--settle", "0",
+                                 "--block", "0.01"])
+    printed = capsys.readouterr().out
+    for row in ("| step ", "| step, update streams only", "| step, no update",
+                "| its matmuls alone"):
+        assert row in printed
+    assert "its memory traffic" in printed

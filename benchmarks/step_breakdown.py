@@ -1,0 +1,123 @@
+"""Where a training step's time goes beyond its matrix products.
+
+``run.py`` compares a whole minigrad step with its own matrix products alone. This
+splits the difference, in one process, with interleaved blocks (``common``):
+
+- **step**: the minigrad step of ``run.py`` (forward, loss, backward, optimizer
+  step, zero_grad);
+- **step, update streams only**: the optimizer's kernel swapped for one that reads
+  and writes the same arrays (parameters, gradients, state) with no arithmetic worth
+  the name. What the update costs beyond this is its arithmetic; what this costs
+  beyond the next row is moving its memory;
+- **step, no update**: the optimizer's kernel swapped for a no-op, so the
+  parameters never change (timing only: the loss stops moving);
+- **its matmuls alone**: ``run.py``'s peer, the step's matrix products in NumPy.
+
+So "no update − matmuls" is everything else in the step: Python, the autograd
+engine, the activation, softmax and column-sum kernels, array allocation.
+
+    python benchmarks/step_breakdown.py                    # W3, ~30 s
+    python benchmarks/step_breakdown.py --workload w4 --rounds 4
+"""
+
+import argparse
+import os
+import statistics
+import sys
+
+import numpy as np
+from numba import njit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402  (puts the checkout on sys.path)
+import workloads as W  # noqa: E402
+
+from kernels import cpu as K  # noqa: E402
+from minigrad.backend import cpu as backend  # noqa: E402
+
+# The optimizer kernel each workload's optimizer runs, and which of its arguments are
+# arrays of the parameters' length: what the update streams through memory.
+KERNELS = {"adam": ("adam_step", (0, 1, 2, 3)), "sgd": ("sgd_step", (0, 1, 2))}
+
+
+@njit(cache=True)
+def stream(param, grad, state1, state2, tiny):
+    """Read grad, read and write param and the states, as an update does, with one
+    multiply-add per array (``tiny`` is 0 at run time, unknown to the compiler, so
+    none of it can be left out)."""
+    has1, has2 = state1.shape[0] > 0, state2.shape[0] > 0
+    for i in range(param.shape[0]):
+        g = tiny * grad[i]
+        param[i] += g
+        if has1:
+            state1[i] += g
+        if has2:
+            state2[i] += g
+
+
+def streaming_twin(arrays):
+    """A stand-in for an optimizer kernel: the same memory traffic, no update rule."""
+    def kernel(*args):
+        a = [args[i] for i in arrays] + [np.empty(0, args[0].dtype)] * 2
+        if args[0].size >= backend.PARALLEL_MIN:
+            raise SystemExit("the parallel update is not modelled; pick a smaller workload")
+        stream(a[0], a[1], a[2], a[3], 0.0)
+    return kernel
+
+
+def noop(*args):
+    pass
+
+
+def breakdown(name, rounds, settle_s, block_s):
+    w = W.WORKLOADS[name]
+    peer = W.minigrad_peer(w, W.init_weights(w), W.make_batches(w))
+    matmuls = W.matmul_peer(w)
+    kernel_name, arrays = KERNELS[w.optimizer]
+    original = getattr(K, kernel_name)
+    swaps = {"step": original, "step, update streams only": streaming_twin(arrays),
+             "step, no update": noop}
+
+    def with_kernel(kernel):
+        def step():
+            setattr(K, kernel_name, kernel)
+            try:
+                peer.step()
+            finally:
+                setattr(K, kernel_name, original)
+        return step
+
+    peers = {label: with_kernel(kernel) for label, kernel in swaps.items()}
+    peers["its matmuls alone"] = matmuls
+    for step in peers.values():          # compile and warm everything, untimed
+        step()
+    samples = common.interleave_blocks(peers, rounds, settle_s=settle_s, block_s=block_s,
+                                       sample_s=0 if w.name == "w4" else 2e-3)
+    return w, {label: statistics.median(s) for label, s in samples.items()}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--workload", default="w3", choices=sorted(W.WORKLOADS))
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--settle", type=float, default=0.3)
+    ap.add_argument("--block", type=float, default=0.3)
+    args = ap.parse_args(argv)
+    print(common.format_machine(common.machine_info()))
+    load = common.CpuLoad()
+    w, med = breakdown(args.workload, args.rounds, args.settle, args.block)
+    mm = med["its matmuls alone"]
+    rows = [[label, f"{t * 1e3:.3f}", f"{t / mm:.3f}"] for label, t in med.items()]
+    print(f"\n### {w.describe()}: median of {args.rounds} interleaved rounds")
+    print(common.markdown_table(["peer", "ms / step", "/ its matmuls"], rows))
+    step, streams, none = (med[k] for k in ("step", "step, update streams only",
+                                            "step, no update"))
+    print(f"the update's arithmetic {(step - streams) * 1e3:+.3f} ms, its memory traffic "
+          f"{(streams - none) * 1e3:+.3f} ms, the rest of the step beyond the matmuls "
+          f"{(none - mm) * 1e3:+.3f} ms; other processes used "
+          f"{load.others() * 100 if load.others() is not None else float('nan'):.0f}% "
+          f"of the CPUs")
+
+
+if __name__ == "__main__":
+    main()
