@@ -355,9 +355,10 @@ def start_times(config, quiet_s, rounds=WARM_ROUNDS):
         variants = {"warm": (XOR, as_set), "warm_bytecode": (XOR, written),
                     "numba_floor": (floor, as_set)}
         samples = {label: [] for label in variants}
-        for _ in range(rounds):
-            for label, (script, env) in variants.items():
-                samples[label].append(run(script, env))
+        for r in range(rounds):          # every other round in reverse: no fixed order
+            order = list(variants) if r % 2 == 0 else list(variants)[::-1]
+            for label in order:
+                samples[label].append(run(*variants[label]))
         for label, runs in samples.items():
             walls = sorted(r["wall_s"] for r in runs)
             out[label] = {"wall_s": walls[len(walls) // 2], "samples_s": walls,
