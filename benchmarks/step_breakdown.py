@@ -17,7 +17,11 @@ So "no update − matmuls" is everything else in the step: Python, the autograd
 engine, the activation, softmax and column-sum kernels, array allocation.
 
     python benchmarks/step_breakdown.py                    # W3, ~30 s
-    python benchmarks/step_breakdown.py --workload w4 --rounds 4
+    python benchmarks/step_breakdown.py --workload w2 --rounds 12
+
+W4's steps take about a second, so each of its samples is one step and a few rounds
+are noise (seen here: 4 rounds put "no update" above the whole step); give it
+``--rounds 15`` or more.
 """
 
 import argparse
@@ -26,17 +30,17 @@ import statistics
 import sys
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402  (puts the checkout on sys.path)
 import workloads as W  # noqa: E402
 
 from kernels import cpu as K  # noqa: E402
-from minigrad.backend import cpu as backend  # noqa: E402
 
-# The optimizer kernel each workload's optimizer runs, and which of its arguments are
-# arrays of the parameters' length: what the update streams through memory.
+# The optimizer kernel each workload's optimizer runs (and its ``_parallel`` twin, which
+# the backend runs on large buckets), and which of its arguments are arrays of the
+# parameters' length: what the update streams through memory.
 KERNELS = {"adam": ("adam_step", (0, 1, 2, 3)), "sgd": ("sgd_step", (0, 1, 2))}
 
 
@@ -55,14 +59,25 @@ def stream(param, grad, state1, state2, tiny):
             state2[i] += g
 
 
-def streaming_twin(arrays):
+@njit(cache=True, parallel=True)
+def stream_parallel(param, grad, state1, state2, tiny):
+    """stream, on all threads: the twin of an update's ``*_parallel`` kernel."""
+    has1, has2 = state1.shape[0] > 0, state2.shape[0] > 0
+    for i in prange(param.shape[0]):
+        g = tiny * grad[i]
+        param[i] += g
+        if has1:
+            state1[i] += g
+        if has2:
+            state2[i] += g
+
+
+def streaming_twin(arrays, kernel):
     """A stand-in for an optimizer kernel: the same memory traffic, no update rule."""
-    def kernel(*args):
+    def twin(*args):
         a = [args[i] for i in arrays] + [np.empty(0, args[0].dtype)] * 2
-        if args[0].size >= backend.PARALLEL_MIN:
-            raise SystemExit("the parallel update is not modelled; pick a smaller workload")
-        stream(a[0], a[1], a[2], a[3], 0.0)
-    return kernel
+        kernel(a[0], a[1], a[2], a[3], 0.0)
+    return twin
 
 
 def noop(*args):
@@ -74,20 +89,25 @@ def breakdown(name, rounds, settle_s, block_s):
     peer = W.minigrad_peer(w, W.init_weights(w), W.make_batches(w))
     matmuls = W.matmul_peer(w)
     kernel_name, arrays = KERNELS[w.optimizer]
-    original = getattr(K, kernel_name)
-    swaps = {"step": original, "step, update streams only": streaming_twin(arrays),
-             "step, no update": noop}
+    names = (kernel_name, kernel_name + "_parallel")   # the backend picks by bucket size
+    original = tuple(getattr(K, n) for n in names)
+    swaps = {"step": original,
+             "step, update streams only": (streaming_twin(arrays, stream),
+                                           streaming_twin(arrays, stream_parallel)),
+             "step, no update": (noop, noop)}
 
-    def with_kernel(kernel):
+    def with_kernel(kernels):
         def step():
-            setattr(K, kernel_name, kernel)
+            for n, kernel in zip(names, kernels):
+                setattr(K, n, kernel)
             try:
                 peer.step()
             finally:
-                setattr(K, kernel_name, original)
+                for n, kernel in zip(names, original):
+                    setattr(K, n, kernel)
         return step
 
-    peers = {label: with_kernel(kernel) for label, kernel in swaps.items()}
+    peers = {label: with_kernel(kernels) for label, kernels in swaps.items()}
     peers["its matmuls alone"] = matmuls
     for step in peers.values():          # compile and warm everything, untimed
         step()
