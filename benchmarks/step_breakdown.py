@@ -61,15 +61,12 @@ def stream(param, grad, state1, state2, tiny):
 
 @njit(cache=True, parallel=True)
 def stream_parallel(param, grad, state1, state2, tiny):
-    """stream, on all threads: the twin of an update's ``*_parallel`` kernel."""
-    has1, has2 = state1.shape[0] > 0, state2.shape[0] > 0
-    for i in prange(param.shape[0]):
-        g = tiny * grad[i]
-        param[i] += g
-        if has1:
-            state1[i] += g
-        if has2:
-            state2[i] += g
+    """stream, in chunks on all threads: the twin of an update's ``*_parallel`` kernel.
+    (A length-0 state sliced stays length 0.)"""
+    n, parts = param.shape[0], 64
+    for c in prange(parts):
+        lo, hi = n * c // parts, n * (c + 1) // parts
+        stream(param[lo:hi], grad[lo:hi], state1[lo:hi], state2[lo:hi], tiny)
 
 
 def streaming_twin(arrays, kernel):
