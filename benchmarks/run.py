@@ -22,9 +22,10 @@ PyTorch also ``torch.set_num_threads(2)``):
 What one run does, each part in child processes of its own:
 
 1. Timing. OpenBLAS reads ``OPENBLAS_CORETYPE`` when it loads, so one child runs
-   with it unset (what a user's machine does: here, AVX-512 kernels) and times
-   every workload; a second, with ``OPENBLAS_CORETYPE=Haswell`` (AVX2 kernels, what
-   this shared machine normally exports), times the BLAS-bound W3 and W4 again
+   with it unset (what a user's machine does: the kernels OpenBLAS picks for the
+   CPU, AVX-512 ones where it has AVX-512) and times every workload; a second, with
+   ``OPENBLAS_CORETYPE=Haswell`` (AVX2 kernels, what these shared machines normally
+   export), times the BLAS-bound W3 and W4 again
    (``--blas`` picks). In a child, every peer of a workload runs in the same
    rounds, round-robin, in blocks (``common.interleave_blocks``): a block first
    waits ``--settle`` seconds (busy), so that the thread pools the previous peer
