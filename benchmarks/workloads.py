@@ -12,8 +12,8 @@ Every peer starts from the same float32 weights (``init_weights``: PyTorch's
 default, uniform in ±1/√fan_in, from a fixed seed) and walks the same fixed
 sequence of batches (``make_batches``), so all of them compute the same losses,
 up to float32 rounding: ``run.py`` checks that. W1's output sigmoid is fused into
-the loss (``BCEWithLogitsLoss``), as the library recommends. W2 uses scikit-learn's
-8×8 digits (a fixed shuffle; random digits-shaped data if scikit-learn is missing).
+the loss (``BCEWithLogitsLoss``), as the library recommends. W2 uses the 8×8
+digits that ship with minigrad (a fixed shuffle).
 W3's data are synthetic and MNIST-shaped: 784 "pixels" in [0, 1), each image 15%
 its class's fixed random pattern and 85% noise, a fifth of the labels redrawn at
 random — a problem that is learnt, but not down to a loss of zero, so that the
@@ -101,13 +101,10 @@ def make_batches(w, seed=1):
     n = w.batch * w.n_batches
     X = y = None
     if w.data == "digits":
-        try:
-            from minigrad.data import load_digits
-            X, y = load_digits()                     # (1797, 64) in [0, 1], labels 0…9
-            order = rng.permutation(len(X))[:n]
-            X, y = X[order], y[order]
-        except ImportError:                          # no scikit-learn: same shapes, random
-            X = None
+        from minigrad.data import load_digits
+        X, y = load_digits()                         # (1797, 64) in [0, 1], labels 0…9
+        order = rng.permutation(len(X))[:n]
+        X, y = X[order], y[order]
     if w.data == "mnist-like":
         patterns = rng.random((n_out, n_in), dtype=np.float32)
         y = rng.integers(0, n_out, n)

@@ -1,7 +1,7 @@
 """Learning-rate schedules: how each one moves the learning rate, and what that does.
 
 Trains the same MLP, from the same initial weights, on the same split of
-scikit-learn's 8×8 digits with SGD (lr_0 0.5, momentum 0.9) once per schedule in
+the 8×8 digits that ship with minigrad with SGD (lr_0 0.5, momentum 0.9) once per schedule in
 ``minigrad.optim.lr_scheduler`` (and once with a constant rate), then prints a
 table of final training loss, test accuracy and final learning rate. With
 matplotlib installed it writes lr_schedules.png: the rate and the training loss

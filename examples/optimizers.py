@@ -1,7 +1,7 @@
 """Compare optimizers: on real data (digits) and on two 2-D surfaces you can see.
 
 Part 1 trains the same MLP, from the same initial weights, on the same split of
-scikit-learn's 8×8 digits with plain gradient descent three ways (full batch,
+the 8×8 digits that ship with minigrad with plain gradient descent three ways (full batch,
 mini-batch, stochastic) and with each optimizer in ``minigrad.optim``, then
 prints a table of final training loss, test accuracy and time.
 

@@ -1,8 +1,8 @@
 """Train a multi-layer perceptron on handwritten digits: minigrad's main job.
 
-The data are scikit-learn's bundled 8×8 digit images (1,797 of them, 10 classes),
-split 80/20 into training and test sets. Each epoch prints the mean training loss
-and the test accuracy.
+The data are the 8×8 digit images that ship with minigrad (1,797 of them, 10
+classes; ``minigrad.data.load_digits``), split 80/20 into training and test sets.
+Each epoch prints the mean training loss and the test accuracy.
 
     python examples/train_mlp.py
     python examples/train_mlp.py --epochs 30 --batch-size 64 --lr 0.05 --hidden 256 --seed 1

@@ -24,10 +24,6 @@ def load_example(name):
     return module
 
 
-def needs_sklearn():
-    pytest.importorskip("sklearn", reason="load_digits reads the digits shipped with scikit-learn")
-
-
 def assert_pngs(paths, folder):
     assert paths, "no figures written"
     for path in map(pathlib.Path, paths):
@@ -49,13 +45,11 @@ def test_xor_example_on_the_gpu_computes_what_it_does_on_the_cpu():
 
 
 def test_train_mlp_two_epochs_beats_chance():
-    needs_sklearn()
     accuracy = load_example("train_mlp").main(["--epochs", "2"])
     assert accuracy > 0.8  # 10 classes: chance is 0.1
 
 
 def test_train_mlp_on_the_gpu_reaches_the_accuracy_it_reaches_on_the_cpu():
-    needs_sklearn()
     # A few samples, one step per epoch and a narrow layer keep it quick on the CUDA
     # simulator (the test set is whole).
     args = ["--subset", "100", "--epochs", "1", "--batch-size", "100", "--hidden", "8",
@@ -65,7 +59,6 @@ def test_train_mlp_on_the_gpu_reaches_the_accuracy_it_reaches_on_the_cpu():
 
 
 def test_optimizers_example_tables(tmp_path):
-    needs_sklearn()
     epochs = 2
     results = load_example("optimizers").main(
         ["--epochs", str(epochs), "--no-plots", "--out", str(tmp_path)])
@@ -96,7 +89,6 @@ def test_optimizers_example_tables(tmp_path):
 
 
 def test_optimizers_example_writes_pngs(tmp_path):
-    needs_sklearn()
     pytest.importorskip("matplotlib")
     results = load_example("optimizers").main(["--epochs", "1", "--out", str(tmp_path)])
     assert [pathlib.Path(p).name for p in results["figures"]] == [
@@ -105,7 +97,6 @@ def test_optimizers_example_writes_pngs(tmp_path):
 
 
 def test_lr_schedules_example_follows_each_rule(tmp_path):
-    needs_sklearn()
     lr0, epochs = 0.1, 3
     results = load_example("lr_schedules").main(
         ["--epochs", str(epochs), "--lr", str(lr0), "--no-plots", "--out", str(tmp_path)])
@@ -136,7 +127,6 @@ def test_lr_schedules_example_follows_each_rule(tmp_path):
 
 
 def test_lr_schedules_example_writes_png(tmp_path):
-    needs_sklearn()
     pytest.importorskip("matplotlib")
     results = load_example("lr_schedules").main(["--epochs", "2", "--out", str(tmp_path)])
     assert [pathlib.Path(p).name for p in results["figures"]] == ["lr_schedules.png"]
@@ -144,7 +134,6 @@ def test_lr_schedules_example_writes_png(tmp_path):
 
 
 def test_examples_carry_on_without_matplotlib(tmp_path, monkeypatch, capsys):
-    needs_sklearn()
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
     results = load_example("lr_schedules").main(["--epochs", "1", "--out", str(tmp_path)])
     assert results["figures"] == [] and list(tmp_path.iterdir()) == []

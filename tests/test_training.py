@@ -6,6 +6,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import nn, optim
+from minigrad.data import load_digits
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -28,10 +29,7 @@ def test_xor_mlp_learns_xor(seed):
 
 
 def test_digits_mlp_reaches_95_percent_test_accuracy():
-    datasets = pytest.importorskip("sklearn.datasets")
-    digits = datasets.load_digits()
-    X = (digits.data / 16.0).astype(np.float32)
-    y = digits.target.astype(np.int64)
+    X, y = load_digits()  # (1797, 64) float32 in [0, 1], int64 labels
     order = np.random.default_rng(0).permutation(len(X))
     cut = int(0.8 * len(X))
     train, test = order[:cut], order[cut:]

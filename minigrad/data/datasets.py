@@ -1,12 +1,11 @@
-"""Ready-made datasets from files the user already has, and a train/test split.
+"""Ready-made datasets, and a train/test split.
 
-Nothing here downloads: ``load_mnist`` reads IDX files from a directory you
-give it, and ``load_digits`` reads the small digits set that ships inside
-scikit-learn.
+Nothing here downloads: ``load_digits`` reads the small digits set that ships
+inside minigrad (``digits.csv.gz`` beside this file), and ``load_mnist`` reads
+IDX files from a directory you give it.
 """
 
 import gzip
-import importlib.util
 import math
 import os
 
@@ -107,42 +106,49 @@ def load_mnist(directory, split="train"):
     return X, labels.astype(np.int64)
 
 
-# ---- scikit-learn's 8x8 digits ---------------------------------------------------
+# ---- the 8x8 digits ---------------------------------------------------------------
+
+_DIGITS_PATH = os.path.join(os.path.dirname(__file__), "digits.csv.gz")
 
 
 def load_digits():
-    """scikit-learn's bundled 8×8 handwritten digits: 1797 images of 0–9.
+    """The 8×8 handwritten digits that ship with minigrad: 1797 images of 0–9.
 
     Returns ``(X, y)``: X float32 of shape (1797, 64), pixel counts 0…16 divided
     by 16 into [0, 1]; y int64 of shape (1797,).
 
-    Reads the CSV that ships inside scikit-learn directly (importing
-    ``sklearn.datasets`` costs about a second); falls back to
-    ``sklearn.datasets.load_digits`` when that file is not where it is expected.
-    Raises ImportError when scikit-learn is not installed.
+    The file, ``digits.csv.gz`` beside this module (57 KB), is the test set
+    (``optdigits.tes``) of *Optical Recognition of Handwritten Digits* by
+    E. Alpaydin and C. Kaynak (1998), UCI Machine Learning Repository,
+    https://doi.org/10.24432/C50P49, licensed CC BY 4.0: the same 1797 images
+    scikit-learn's ``load_digits`` returns, in the same order. Each line is one image: 64
+    counts (an 8×8 grid of 4×4 blocks of a 32×32 bitmap, row by row, each the
+    number of pixels set in its block), then the digit.
+
+    Raises FileNotFoundError if the file is missing and ValueError if it is not
+    1797 rows of 65 integers, the pixels in 0…16 and the digits in 0…9 (both
+    mean a broken install: reinstall minigrad).
     """
-    spec = importlib.util.find_spec("sklearn")  # locates the package, imports nothing
-    if spec is None:
-        raise ImportError(
-            'load_digits needs scikit-learn, which ships the digits data: '
-            'pip install "minigrad[examples]" (or pip install scikit-learn)')
-    X = y = None
-    for location in spec.submodule_search_locations or ():
-        path = os.path.join(location, "datasets", "data", "digits.csv.gz")
-        if os.path.isfile(path):
-            try:
-                table = np.loadtxt(path, delimiter=",", dtype=np.float64)
-            except (OSError, ValueError, EOFError):
-                break  # unreadable here: let scikit-learn read it its own way
-            if table.ndim == 2 and table.shape[1] == 65:  # 64 pixels, then the label
-                X, y = table[:, :64], table[:, 64]
-            break
-    if X is None:
-        from sklearn.datasets import load_digits as sklearn_load_digits
-        bunch = sklearn_load_digits()
-        X, y = bunch.data, bunch.target
-    X = np.asarray(X, dtype=np.float32) / np.float32(16.0)
-    return X, np.asarray(y, dtype=np.int64)
+    try:
+        table = np.loadtxt(_DIGITS_PATH, delimiter=",", dtype=np.int64)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"load_digits: {_DIGITS_PATH} is missing; it ships with minigrad, so "
+            f"reinstall it (pip install minigrad, or pip install -e . in a checkout)") from None
+    except (OSError, EOFError, ValueError) as e:
+        raise ValueError(f"load_digits: {_DIGITS_PATH} is unreadable ({e}); "
+                         f"reinstall minigrad") from None
+    if table.shape != (1797, 65):
+        raise ValueError(
+            f"load_digits: {_DIGITS_PATH} should hold 1797 rows of 65 integers, but "
+            f"holds an array of shape {table.shape}; reinstall minigrad")
+    pixels, digits = table[:, :64], table[:, 64]
+    if pixels.min() < 0 or pixels.max() > 16 or digits.min() < 0 or digits.max() > 9:
+        raise ValueError(
+            f"load_digits: {_DIGITS_PATH} holds pixel counts outside 0..16 or digits "
+            f"outside 0..9; reinstall minigrad")
+    X = pixels.astype(np.float32) / np.float32(16.0)
+    return X, digits.copy()
 
 
 # ---- splitting ---------------------------------------------------------------------
