@@ -45,7 +45,8 @@ What one run does, each part in child processes of its own:
 3. ``examples/xor.py`` with a fresh ``NUMBA_CACHE_DIR`` (cold), then again (warm),
    5 times each with Python's bytecode as the shell has it and as Python's default
    (written and read), interleaved with a floor: a script that loads one cached
-   numba kernel and nothing else (``start_times``).
+   numba kernel and nothing else (``start_times``); with ``--core-python``, both
+   again under an environment that holds numba and NumPy alone.
 
 Ratios are computed within each run, then the median [min–max] over runs.
 """
@@ -314,7 +315,14 @@ BYTECODE = "PYTHONDONTWRITEBYTECODE"
 WARM_ROUNDS = 5
 
 
-def start_times(config, quiet_s, rounds=WARM_ROUNDS):
+def has_scipy(python):
+    """Whether ``python`` can import SciPy (numba imports it at start-up when it can)."""
+    probe = "import importlib.util as u; print(u.find_spec('scipy') is not None)"
+    done = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
+    return done.stdout.strip() == "True"
+
+
+def start_times(config, quiet_s, rounds=WARM_ROUNDS, core_python=None):
     """Wall seconds of examples/xor.py with an empty numba cache (cold), then with it
     filled (warm), and of NUMBA_FLOOR, the same way.
 
@@ -324,8 +332,15 @@ def start_times(config, quiet_s, rounds=WARM_ROUNDS):
     bytecode written and read (Python's default, what a user's machine does; into a
     PYTHONPYCACHEPREFIX in the temporary folder, so that nothing is written beside
     the sources, after one untimed run that fills it), and the floor.
+
+    With ``core_python`` (the interpreter of an environment that holds numba and
+    NumPy alone, as README's ``pip install -e .`` makes one), xor.py and the floor
+    run under it too, bytecode written, in the same rounds: what a user who
+    installed minigrad alone waits for. It imports this checkout's minigrad
+    (PYTHONPATH) and keeps a numba cache of its own.
     """
-    out = {"shell_" + BYTECODE: os.environ.get(BYTECODE)}
+    out = {"shell_" + BYTECODE: os.environ.get(BYTECODE),
+           "scipy": {"this": has_scipy(sys.executable)}}
     with tempfile.TemporaryDirectory() as tmp:
         cache = os.path.join(tmp, "numba")
         floor = os.path.join(tmp, "numba_floor.py")
@@ -335,16 +350,15 @@ def start_times(config, quiet_s, rounds=WARM_ROUNDS):
         written = dict(as_set, PYTHONPYCACHEPREFIX=os.path.join(tmp, "pyc"))
         written.pop(BYTECODE, None)
 
-        def run(script, env):
+        def run(script, env, python=sys.executable):
             if quiet_s:
                 common.wait_for_quiet(quiet_s)
             load = common.CpuLoad()
             t0 = time.perf_counter()
-            done = subprocess.run([sys.executable, script], env=env, capture_output=True,
-                                  text=True)
+            done = subprocess.run([python, script], env=env, capture_output=True, text=True)
             wall = time.perf_counter() - t0
             if done.returncode != 0:
-                raise RuntimeError(f"{script} failed:\n{done.stderr}")
+                raise RuntimeError(f"{python} {script} failed:\n{done.stderr}")
             lines = done.stdout.strip().splitlines()
             return {"wall_s": wall, "others_cpu": load.others(),
                     "last_line": lines[-1] if lines else ""}
@@ -355,6 +369,15 @@ def start_times(config, quiet_s, rounds=WARM_ROUNDS):
         run(floor, as_set)         # compiles the floor's kernel into the cache
         variants = {"warm": (XOR, as_set), "warm_bytecode": (XOR, written),
                     "numba_floor": (floor, as_set)}
+        if core_python:
+            out["scipy"]["core"] = has_scipy(core_python)
+            path = os.pathsep.join(x for x in (common.ROOT, written.get("PYTHONPATH")) if x)
+            core = dict(written, NUMBA_CACHE_DIR=os.path.join(tmp, "numba_core"),
+                        PYTHONPATH=path, PYTHONPYCACHEPREFIX=os.path.join(tmp, "pyc_core"))
+            run(XOR, core, core_python)      # fills its numba cache and bytecode prefix
+            run(floor, core, core_python)
+            variants["warm_core"] = (XOR, core, core_python)
+            variants["numba_floor_core"] = (floor, core, core_python)
         samples = {label: [] for label in variants}
         for r in range(rounds):          # every other round in reverse: no fixed order
             order = list(variants) if r % 2 == 0 else list(variants)[::-1]
@@ -388,7 +411,7 @@ def one_run(args):
                 res["memory"][name][peer] = run_child("memory", configs[0], [name], args, peer)
     if not args.no_start:
         log("cold and warm start of examples/xor.py …")
-        res["start"] = start_times(configs[0], args.wait_quiet)
+        res["start"] = start_times(configs[0], args.wait_quiet, core_python=args.core_python)
     res["wall_s"] = time.perf_counter() - t_start
     return res
 
@@ -552,7 +575,8 @@ def target_rows(runs):
     starts = [r["start"] for r in runs if r["start"]]
     if starts:
         for label, thr, how in (("cold", 15.0, ""), ("warm", 1.5, "bytecode as set"),
-                                ("warm_bytecode", 1.5, "bytecode written")):
+                                ("warm_bytecode", 1.5, "bytecode written"),
+                                ("warm_core", 1.5, "core install, bytecode written")):
             if all(label in s for s in starts):
                 vals = [s[label]["wall_s"] for s in starts]
                 name = label.split("_")[0]
@@ -628,7 +652,9 @@ def report(runs):
         labels = {"cold": "cold: empty numba cache", "warm": "warm: bytecode as the shell has it "
                   f"({BYTECODE}={starts[0].get('shell_' + BYTECODE) or 'unset'})",
                   "warm_bytecode": "warm: bytecode written and read (Python's default)",
-                  "numba_floor": "numba's floor: one cached kernel, nothing else"}
+                  "numba_floor": "numba's floor: one cached kernel, nothing else",
+                  "warm_core": "warm, core install (numba and NumPy alone): bytecode written",
+                  "numba_floor_core": "numba's floor in the core install"}
         rows = []
         for label, text in labels.items():
             if all(label in s for s in starts):
@@ -641,6 +667,13 @@ def report(runs):
             print(f"warm runs: the median of {len(starts[0]['warm']['samples_s'])} each, "
                   f"interleaved; xor.py's warm start (bytecode written) beyond numba's floor: "
                   f"{common.cell(own, lambda x: f'{x:.2f}')} s")
+        if all("numba_floor_core" in s for s in starts):
+            own = [s["warm_core"]["wall_s"] - s["numba_floor_core"]["wall_s"] for s in starts]
+            print(f"in the core install, beyond its floor: {common.cell(own, lambda x: f'{x:.2f}')} s")
+        scipy = starts[0].get("scipy", {})
+        where = {"this": "this environment", "core": "the core install"}
+        print("SciPy (numba imports it at start-up where it can): " + "; ".join(
+            f"{'installed' if v else 'absent'} in {where[k]}" for k, v in scipy.items()))
         print(f"the cold run left {starts[0]['cache_files']} files in its fresh NUMBA_CACHE_DIR; "
               f"its last line: {starts[0]['cold']['last_line']!r}\n")
     print("### Targets")
@@ -670,6 +703,10 @@ def parse(argv):
     ap.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
     ap.add_argument("--no-start", action="store_true", help="skip the start-up timing")
+    ap.add_argument("--core-python", metavar="PYTHON",
+                    help="also time xor.py's warm start under this interpreter, one of an "
+                         "environment with numba and NumPy alone (python3 -m venv core && "
+                         "core/bin/pip install -e .), in the same rounds")
     ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                     help="before each timed block of work, wait up to this long for a "
                          "second in which other processes use < 10%% of the CPUs")
@@ -681,6 +718,10 @@ def parse(argv):
     unknown = [s for s in args.workload_list if s not in ALL]
     if unknown or not args.workload_list:
         ap.error(f"unknown workload(s) {unknown}; choose from {','.join(ALL)}")
+    if args.core_python:
+        args.core_python = os.path.abspath(args.core_python)  # not resolved: a venv's link
+        if not os.access(args.core_python, os.X_OK) or os.path.isdir(args.core_python):
+            ap.error(f"--core-python: {args.core_python} is not an executable file")
     return args
 
 

@@ -3,6 +3,7 @@ print are not checked here; benchmarks/RESULTS.md reports them from full runs)."
 
 import importlib.util
 import pathlib
+import sys
 
 BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -42,3 +43,15 @@ def test_step_breakdown_runs(capsys):
                 "| its matmuls alone"):
         assert row in printed
     assert "its memory traffic" in printed
+
+
+def test_start_times_runs_xor_and_the_floor_under_both_interpreters():
+    # One round; the second interpreter is this one, so both sides see the same packages.
+    out = load("run").start_times("unset", 0.0, rounds=1, core_python=sys.executable)
+    assert out["cold"]["wall_s"] > 0
+    for label in ("warm", "warm_bytecode", "numba_floor", "warm_core", "numba_floor_core"):
+        assert out[label]["wall_s"] > 0 and len(out[label]["samples_s"]) == 1
+    assert out["cold"]["last_line"].startswith("[1.0, 1.0] -> ")  # xor.py ran to its end
+    assert out["cache_files"] > 0
+    scipy = importlib.util.find_spec("scipy") is not None
+    assert out["scipy"] == {"this": scipy, "core": scipy}
