@@ -185,7 +185,6 @@ class CPUBackend:
     sqrt = staticmethod(np.sqrt)
     abs = staticmethod(np.abs)
     sign = staticmethod(np.sign)
-    where = staticmethod(np.where)
     eq = staticmethod(np.equal)
     ne = staticmethod(np.not_equal)
     lt = staticmethod(np.less)
