@@ -121,9 +121,9 @@ def load_digits():
     (``optdigits.tes``) of *Optical Recognition of Handwritten Digits* by
     E. Alpaydin and C. Kaynak (1998), UCI Machine Learning Repository,
     https://doi.org/10.24432/C50P49, licensed CC BY 4.0: the same 1797 images
-    scikit-learn's ``load_digits`` returns, in the same order. Each line is one image: 64
-    counts (an 8×8 grid of 4×4 blocks of a 32×32 bitmap, row by row, each the
-    number of pixels set in its block), then the digit.
+    that scikit-learn's ``load_digits`` returns, in the same order. Each line is
+    one image: 64 counts (a 32×32 bitmap cut into an 8×8 grid of 4×4 blocks, row
+    by row, each count the number of pixels set in its block), then the digit.
 
     Raises FileNotFoundError if the file is missing and ValueError if it is not
     1797 rows of 65 integers, the pixels in 0…16 and the digits in 0…9 (both
