@@ -10,6 +10,7 @@ absolute times move from machine to machine and from minute to minute.
 
 import datetime
 import gc
+import importlib.util
 import json
 import os
 import platform
@@ -116,8 +117,11 @@ def machine_info(torch=None):
 
 
 def format_machine(info):
-    torch = (f"torch {info['torch']} ({info['torch_threads']} threads)"
-             if info["torch"] else "torch not installed")
+    if info["torch"]:
+        torch = f"torch {info['torch']} ({info['torch_threads']} threads)"
+    else:   # a script that times no PyTorch peer passes none, installed or not
+        torch = ("torch not used" if importlib.util.find_spec("torch") is not None
+                 else "torch not installed")
     blas = "".join(f", NumPy's BLAS: {b['internal_api']} {b['version']} "
                    f"({b['architecture']} kernels, {b['num_threads']} threads)"
                    for b in (info.get("blas") or [])[:1])
