@@ -16,8 +16,15 @@ splits the difference, in one process, with interleaved blocks (``common``):
 So "no update − matmuls" is everything else in the step: Python, the autograd
 engine, the activation, softmax and column-sum kernels, array allocation.
 
+``--kernels`` splits the step the other way: every kernel of ``kernels.cpu`` is
+wrapped in a timer, and each one's time per step (and calls per step) is printed
+beside the step and its matmuls, so that whoever changes a kernel sees what it
+costs where it runs, with the data in whatever cache the step leaves it. The timer
+adds about a microsecond a call, which the step's row includes.
+
     python benchmarks/step_breakdown.py                    # W3, ~30 s
     python benchmarks/step_breakdown.py --workload w2 --rounds 12
+    python benchmarks/step_breakdown.py --kernels          # W3, ~10 s
 
 W4's steps take about a second, so each of its samples is one step and a few rounds
 are noise (seen here: 4 rounds put "no update" above the whole step); give it
@@ -28,6 +35,7 @@ import argparse
 import os
 import statistics
 import sys
+import time
 
 import numpy as np
 from numba import njit, prange
@@ -113,14 +121,103 @@ def breakdown(name, rounds, settle_s, block_s):
     return w, {label: statistics.median(s) for label, s in samples.items()}
 
 
+def kernel_tables():
+    """Where the CPU backend finds its kernels, as (namespace, names) pairs: the
+    ``kernels.cpu`` package and its ``matmul`` module (looked up at each call), and
+    the backend's tables of activation kernels (which hold them directly).
+
+    Public names only: a kernel's inline helpers (``_relu``…) are looked up in their
+    module's namespace when numba compiles, and must stay numba functions there."""
+    import minigrad.backend.cpu as B
+    from kernels.cpu import matmul
+    tables = [(vars(K), K.__all__),
+              (vars(matmul), [n for n in vars(matmul) if not n.startswith("_")])]
+    tables += [(t, list(t)) for t in vars(B).values() if isinstance(t, dict)
+               and any(hasattr(v, "py_func") for v in t.values())]
+    return tables
+
+
+def timed_kernels(totals):
+    """Wrap every kernel the backend can call in a timer that adds its time and one
+    call to ``totals[kernel name]`` (a [seconds, calls] pair); returns a function
+    that puts the kernels back. Run what is to be timed once before: a kernel
+    compiled while others are wrapped would not be the one a user runs."""
+    undo = []
+    for table, names in kernel_tables():
+        for key in names:
+            kernel = table[key]
+            if not hasattr(kernel, "py_func"):
+                continue
+            entry = totals.setdefault(kernel.__name__, [0.0, 0])
+
+            def timed(*args, _kernel=kernel, _entry=entry):
+                t = time.perf_counter()
+                _kernel(*args)
+                _entry[0] += time.perf_counter() - t
+                _entry[1] += 1
+            table[key] = timed
+            undo.append((table, key, kernel))
+
+    def restore():
+        for table, key, kernel in undo:
+            table[key] = kernel
+    return restore
+
+
+def kernel_split(name, rounds, settle_s, block_s):
+    """Each kernel's time and calls per step inside minigrad's step, with the step
+    (its kernels timed) and its matmuls alone, interleaved."""
+    w = W.WORKLOADS[name]
+    peer = W.minigrad_peer(w, W.init_weights(w), W.make_batches(w))
+    matmuls = W.matmul_peer(w)
+    peer.step()      # compile or load every kernel first, then wrap them
+    matmuls()
+    totals, steps = {}, [0]
+    restore = timed_kernels(totals)
+    try:
+        def step():
+            peer.step()
+            steps[0] += 1
+        peers = {"step, its kernels timed": step, "its matmuls alone": matmuls}
+        samples = common.interleave_blocks(peers, rounds, settle_s=settle_s, block_s=block_s,
+                                           sample_s=0 if w.name == "w4" else 2e-3)
+    finally:
+        restore()
+    n = steps[0]
+    per_step = {k: (s / n, c / n) for k, (s, c) in totals.items() if c}
+    return w, {label: statistics.median(s) for label, s in samples.items()}, per_step
+
+
+def print_kernel_split(args):
+    w, med, per_step = kernel_split(args.workload, args.rounds, args.settle, args.block)
+    step, mm = med["step, its kernels timed"], med["its matmuls alone"]
+    kernels = sum(t for t, _ in per_step.values())
+    rows = [[label, "", f"{t * 1e3:.3f}", f"{t / step * 100:.1f}%"]
+            for label, t in (("step, its kernels timed", step), ("its matmuls alone", mm))]
+    rows += [[f"`{k}`", f"{c:g}", f"{t * 1e3:.3f}", f"{t / step * 100:.1f}%"]
+             for k, (t, c) in sorted(per_step.items(), key=lambda kv: -kv[1][0])]
+    rows.append(["the rest: matmuls, Python, autograd", "",
+                 f"{(step - kernels) * 1e3:.3f}", f"{(step - kernels) / step * 100:.1f}%"])
+    print(f"\n### {w.describe()}: the step's kernels, median of {args.rounds} "
+          f"interleaved rounds")
+    print(common.markdown_table(["", "calls / step", "ms / step", "of the step"], rows))
+    print(f"the kernels take {kernels * 1e3:.3f} ms a step; the step beyond its matmuls "
+          f"and its kernels, {(step - mm - kernels) * 1e3:+.3f} ms")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--workload", default="w3", choices=sorted(W.WORKLOADS))
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--settle", type=float, default=0.3)
     ap.add_argument("--block", type=float, default=0.3)
+    ap.add_argument("--kernels", action="store_true",
+                    help="time each kernel inside the step instead")
     args = ap.parse_args(argv)
     print(common.format_machine(common.machine_info()))
+    if args.kernels:
+        print_kernel_split(args)
+        return
     load = common.CpuLoad()
     w, med = breakdown(args.workload, args.rounds, args.settle, args.block)
     mm = med["its matmuls alone"]

@@ -3,6 +3,7 @@ print are not checked here; benchmarks/RESULTS.md reports them from full runs)."
 
 import importlib.util
 import pathlib
+import re
 import sys
 
 BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
@@ -43,6 +44,23 @@ def test_step_breakdown_runs(capsys):
                 "| its matmuls alone"):
         assert row in printed
     assert "its memory traffic" in printed
+
+
+def test_step_breakdown_times_each_kernel_of_the_step_and_puts_them_back(capsys):
+    sb = load("step_breakdown")
+    before = {id(table): dict(table) for table, _ in sb.kernel_tables()}
+    sb.main(["--kernels", "--workload", "w1", "--rounds", "1", "--settle", "0",
+             "--block", "0.01"])
+    printed = capsys.readouterr().out
+    # W1 is two layers small enough for the one-call dense kernels, a BCE-with-logits
+    # loss and SGD over one flat buffer: so many calls to each, per step.
+    calls = {"linear_forward": 2, "linear_backward": 2, "bce_logits_forward": 1,
+             "bce_logits_backward": 1, "sgd_step": 1}
+    for kernel, n in calls.items():
+        assert re.search(rf"\| `{kernel}` +\| +{n} \|", printed), kernel
+    assert "| the rest: matmuls, Python, autograd" in printed
+    after = {id(table): dict(table) for table, _ in sb.kernel_tables()}
+    assert after == before
 
 
 def test_start_times_runs_xor_and_the_floor_under_both_interpreters():
