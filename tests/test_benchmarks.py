@@ -63,6 +63,17 @@ def test_step_breakdown_times_each_kernel_of_the_step_and_puts_them_back(capsys)
     assert after == before
 
 
+def test_start_breakdown_splits_a_warm_start_into_phases_that_add_up():
+    runs = load("start_breakdown").breakdown(sys.executable, rounds=1, quiet_s=0)
+    for freeze in (False, True):
+        (phases,) = runs[freeze]
+        named = [v for k, v in phases.items() if k != "total"]
+        assert all(v > 0 for v in named)
+        # The phases tile the run from launch to exit but for the moments between
+        # them: the atexit handlers that run before the last one.
+        assert 0.9 * phases["total"] < sum(named) <= phases["total"]
+
+
 def test_start_times_runs_xor_and_the_floor_under_both_interpreters():
     # One round; the second interpreter is this one, so both sides see the same packages.
     out = load("run").start_times("unset", 0.0, rounds=1, core_python=sys.executable)
