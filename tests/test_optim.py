@@ -1,8 +1,8 @@
 """minigrad.optim: SGD against PyTorch's documented rule, param groups, state
 dicts and argument checking.
 
-The expected trajectories come from `sgd_reference`, PyTorch's update rule
-(torch.optim.SGD docs) written out in plain NumPy, driven by a loss with a known
+The expected trajectories come from `sgd_reference` (optim_rules.py), PyTorch's update
+rule (torch.optim.SGD docs) written out in plain NumPy, driven by a loss with a known
 gradient: L(θ) = Σ c·θ², so ∇L = 2·c·θ.
 """
 
@@ -11,32 +11,10 @@ import pytest
 
 import minigrad as mg
 from minigrad import nn, optim
+from optim_rules import sgd_reference
 
 THETA0 = np.array([1.0, -2.0, 0.5, 3.0])
 C = np.array([0.5, 1.0, 2.0, 0.25])
-
-
-def sgd_reference(theta, grad_fn, steps, lr, momentum=0.0, dampening=0.0,
-                  nesterov=False, weight_decay=0.0):
-    """PyTorch's SGD, as documented:
-
-        g ← ∇θ + λθ
-        if μ ≠ 0:  b ← g (first step) else μb + (1 − τ)g;  g ← g + μb (Nesterov) else b
-        θ ← θ − γg
-    """
-    theta = theta.copy()
-    buf = None
-    trajectory = []
-    for _ in range(steps):
-        g = grad_fn(theta)
-        if weight_decay != 0:
-            g = g + weight_decay * theta
-        if momentum != 0:
-            buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
-            g = g + momentum * buf if nesterov else buf
-        theta = theta - lr * g
-        trajectory.append(theta.copy())
-    return trajectory
 
 
 def quadratic_grad(theta):
@@ -58,7 +36,7 @@ def run_minigrad(steps, **hyper):
 
 def test_reference_rule_reproduces_hand_computed_momentum_steps():
     # θ = 1, ∇ = θ, γ = 0.1, μ = 0.9:  b = 1, 1.8, 2.34;  θ = 0.9, 0.72, 0.486
-    traj = sgd_reference(np.array([1.0]), lambda t: t, 3, lr=0.1, momentum=0.9)
+    traj, _ = sgd_reference(np.array([1.0]), lambda t: t, 3, lr=0.1, momentum=0.9)
     np.testing.assert_allclose(np.concatenate(traj), [0.9, 0.72, 0.486], rtol=1e-15)
 
 
@@ -76,7 +54,7 @@ SGD_CASES = {
 @pytest.mark.parametrize("hyper", list(SGD_CASES.values()), ids=list(SGD_CASES))
 def test_sgd_matches_pytorch_rule(hyper):
     got = run_minigrad(5, **hyper)
-    want = sgd_reference(THETA0, quadratic_grad, 5, **hyper)
+    want, _ = sgd_reference(THETA0, quadratic_grad, 5, **hyper)
     for step, (g, w) in enumerate(zip(got, want)):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-15, err_msg=f"step {step + 1}")
 
@@ -90,8 +68,8 @@ def test_sgd_float32_parameter_follows_rule():
         (c * p ** 2).sum().backward()
         opt.step()
     assert p.dtype == mg.float32
-    want = sgd_reference(THETA0, quadratic_grad, 4, lr=0.1, momentum=0.9, nesterov=True)[-1]
-    np.testing.assert_allclose(p.detach().numpy(), want, rtol=1e-5, atol=1e-6)
+    want, _ = sgd_reference(THETA0, quadratic_grad, 4, lr=0.1, momentum=0.9, nesterov=True)
+    np.testing.assert_allclose(p.detach().numpy(), want[-1], rtol=1e-5, atol=1e-6)
 
 
 def test_param_groups_use_their_own_hyperparameters():
@@ -106,10 +84,10 @@ def test_param_groups_use_their_own_hyperparameters():
         opt.zero_grad()
         ((c * a ** 2).sum() + (c * b ** 2).sum()).backward()
         opt.step()
-    want_a = sgd_reference(THETA0, quadratic_grad, 3, lr=0.1, momentum=0.9)[-1]
-    want_b = sgd_reference(THETA0, quadratic_grad, 3, lr=0.01, momentum=0.5)[-1]
-    np.testing.assert_allclose(a.detach().numpy(), want_a, rtol=1e-12)
-    np.testing.assert_allclose(b.detach().numpy(), want_b, rtol=1e-12)
+    want_a, _ = sgd_reference(THETA0, quadratic_grad, 3, lr=0.1, momentum=0.9)
+    want_b, _ = sgd_reference(THETA0, quadratic_grad, 3, lr=0.01, momentum=0.5)
+    np.testing.assert_allclose(a.detach().numpy(), want_a[-1], rtol=1e-12)
+    np.testing.assert_allclose(b.detach().numpy(), want_b[-1], rtol=1e-12)
 
 
 def test_parameter_without_grad_is_skipped_and_gets_no_state():

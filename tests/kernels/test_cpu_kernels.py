@@ -46,6 +46,8 @@ from kernels.cpu import (
     tanh_backward,
     tanh_forward,
 )
+from optim_rules import (adadelta_reference, adagrad_reference, adam_reference, grad_sequence,
+                         rmsprop_reference, sgd_reference)
 
 N, M = 7, 13  # odd sizes, so no loop can get away with assuming a multiple of 2
 SLOPE = 0.1
@@ -439,16 +441,11 @@ def test_mse_backward_matches_formula(dtype):
 # -------------------------------------------------------------------- optim
 
 
-def sgd_reference(param, grads, lr, momentum, dampening, nesterov, weight_decay):
-    """torch.optim.SGD's rule, written out in float64 NumPy."""
-    p, buf = f64(param).copy(), None
-    for g in grads:
-        g = f64(g) + weight_decay * p
-        if momentum != 0:
-            buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
-            g = g + momentum * buf if nesterov else buf
-        p = p - lr * g
-    return p, buf
+# The rules' float64 references are optim_rules.py's, shared with the optimizer tests.
+def final(reference, param0, grads, **hyper):
+    """θ after the given gradients, and the state, by ``reference`` (optim_rules.py)."""
+    trajectory, state = reference(param0, grad_sequence(grads), len(grads), **hyper)
+    return trajectory[-1], state
 
 
 SGD_CASES = {
@@ -469,9 +466,10 @@ def test_sgd_step_matches_rule_over_three_steps(case, dtype):
     param, buf = param0.copy(), np.zeros(n, dtype)
     for k, g in enumerate(grads):
         sgd_step(param, g, buf, lr, momentum, dampening, nesterov, weight_decay, k == 0)
-    p_ref, buf_ref = sgd_reference(param0, grads, lr, momentum, dampening, nesterov, weight_decay)
+    p_ref, state = final(sgd_reference, param0, grads, lr=lr, momentum=momentum,
+                         dampening=dampening, nesterov=nesterov, weight_decay=weight_decay)
     assert_close(param, p_ref, dtype)
-    assert_close(buf, buf_ref, dtype)
+    assert_close(buf, state["momentum_buffer"], dtype)
 
 
 def test_sgd_step_first_step_takes_the_undamped_gradient():
@@ -493,16 +491,15 @@ def test_sgd_step_without_momentum_uses_empty_buffer(dtype):
     param, empty = param0.copy(), np.empty(0, dtype)
     for k, g in enumerate(grads):
         sgd_step(param, g, empty, lr, 0.0, 0.0, False, weight_decay, k == 0)
-    p_ref, _ = sgd_reference(param0, grads, lr, 0.0, 0.0, False, weight_decay)
+    p_ref, _ = final(sgd_reference, param0, grads, lr=lr, weight_decay=weight_decay)
     assert_close(param, p_ref, dtype)
     assert empty.shape == (0,)
 
 
 # ---------------------------------------------------------- adaptive optimizers
 #
-# References from the kernels' docstrings, in float64 NumPy, over three steps on
-# buffers that start where the optimizers start them (zero, or Adagrad's initial
-# accumulator). N_OPT is odd and not a multiple of the parallel kernels' chunk count.
+# The rules of the kernels' docstrings (optim_rules.py), over three steps on buffers
+# that start where the optimizers start them (zero, or Adagrad's initial accumulator). N_OPT is odd and not a multiple of the parallel kernels' chunk count.
 
 N_OPT = 1001
 
@@ -513,71 +510,6 @@ def opt_inputs(dtype, n=N_OPT, steps=3):
     param = randn(dtype, n, seed=20)
     grads = [randn(dtype, n, seed=21 + k) * dtype(s) for k, s in enumerate([1.0, 0.2, 1.5][:steps])]
     return param, grads
-
-
-def adagrad_reference(param, grads, state_sum, lr, lr_decay, weight_decay, eps):
-    """η_t = η/(1 + (t − 1)·lr_decay); g ← ∇ + λθ; G ← G + g²; θ ← θ − η_t g/(√G + ε)."""
-    p, G = f64(param).copy(), f64(state_sum).copy()
-    for t, g in enumerate(grads, start=1):
-        g = f64(g) + weight_decay * p
-        G = G + g * g
-        p = p - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(G) + eps)
-    return p, G
-
-
-def rmsprop_reference(param, grads, lr, alpha, eps, weight_decay, momentum, centered):
-    """g ← ∇ + λθ; E[g²] ← αE[g²] + (1 − α)g²; E[g] ← αE[g] + (1 − α)g (centered);
-    d = √(E[g²] − E[g]²) + ε or √E[g²] + ε; b ← μb + g/d, θ ← θ − ηb (μ > 0) else θ ← θ − ηg/d."""
-    p = f64(param).copy()
-    sq, ga, b = np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
-    for g in grads:
-        g = f64(g) + weight_decay * p
-        sq = alpha * sq + (1 - alpha) * g * g
-        if centered:
-            ga = alpha * ga + (1 - alpha) * g
-            d = np.sqrt(sq - ga * ga) + eps
-        else:
-            d = np.sqrt(sq) + eps
-        if momentum > 0:
-            b = momentum * b + g / d
-            p = p - lr * b
-        else:
-            p = p - lr * g / d
-    return p, sq, ga, b
-
-
-def adam_reference(param, grads, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad):
-    """θ ← θ(1 − ηλ) (AdamW) or g ← ∇ + λθ (Adam); m ← β₁m + (1 − β₁)g;
-    v ← β₂v + (1 − β₂)g²; v̂max ← max(v̂max, v) (amsgrad, used in place of v);
-    θ ← θ − η m̂/(√v̂ + ε) with m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ)."""
-    p = f64(param).copy()
-    m, v, vmax = np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
-    for t, g in enumerate(grads, start=1):
-        g = f64(g)
-        if decoupled:
-            p = p * (1 - lr * weight_decay)
-        else:
-            g = g + weight_decay * p
-        m = beta1 * m + (1 - beta1) * g
-        v = beta2 * v + (1 - beta2) * g * g
-        vmax = np.maximum(vmax, v)
-        v_hat = (vmax if amsgrad else v) / (1 - beta2 ** t)
-        p = p - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v_hat) + eps)
-    return p, m, v, vmax
-
-
-def adadelta_reference(param, grads, lr, rho, eps, weight_decay):
-    """g ← ∇ + λθ; E[g²]_t = ρE[g²]_{t−1} + (1 − ρ)g²; Δx = −√(E[Δx²]_{t−1} + ε)/√(E[g²]_t + ε)·g;
-    E[Δx²]_t = ρE[Δx²]_{t−1} + (1 − ρ)Δx²; x ← x + lr·Δx."""
-    x = f64(param).copy()
-    Eg2, Edx2 = np.zeros_like(x), np.zeros_like(x)
-    for g in grads:
-        g = f64(g) + weight_decay * x
-        Eg2 = rho * Eg2 + (1 - rho) * g * g
-        dx = -np.sqrt(Edx2 + eps) / np.sqrt(Eg2 + eps) * g
-        Edx2 = rho * Edx2 + (1 - rho) * dx * dx
-        x = x + lr * dx
-    return x, Eg2, Edx2
 
 
 # (lr, lr_decay, weight_decay, eps, initial accumulator)
@@ -611,10 +543,10 @@ def test_adagrad_step_matches_rule_over_three_steps(case, dtype):
     param, state_sum = param0.copy(), np.full(N_OPT, init, dtype)
     for t, g in enumerate(grads, start=1):
         adagrad_step(param, g, state_sum, lr, lr_decay, weight_decay, eps, t)
-    p_ref, sum_ref = adagrad_reference(param0, grads, np.full(N_OPT, init), lr, lr_decay,
-                                       weight_decay, eps)
+    p_ref, state = final(adagrad_reference, param0, grads, lr=lr, lr_decay=lr_decay,
+                         weight_decay=weight_decay, initial_accumulator_value=init, eps=eps)
     assert_close(param, p_ref, dtype)
-    assert_close(state_sum, sum_ref, dtype)
+    assert_close(state_sum, state["sum"], dtype)
 
 
 @DTYPES
@@ -629,14 +561,14 @@ def test_rmsprop_step_matches_rule_over_three_steps(case, dtype):
     for g in grads:
         rmsprop_step(param, g, square_avg, grad_avg, momentum_buf, lr, alpha, eps, weight_decay,
                      momentum, centered)
-    p_ref, sq_ref, ga_ref, b_ref = rmsprop_reference(param0, grads, lr, alpha, eps, weight_decay,
-                                                     momentum, centered)
+    p_ref, state = final(rmsprop_reference, param0, grads, lr=lr, alpha=alpha, eps=eps,
+                         weight_decay=weight_decay, momentum=momentum, centered=centered)
     assert_close(param, p_ref, dtype)
-    assert_close(square_avg, sq_ref, dtype)
+    assert_close(square_avg, state["square_avg"], dtype)
     if centered:
-        assert_close(grad_avg, ga_ref, dtype)
+        assert_close(grad_avg, state["grad_avg"], dtype)
     if momentum > 0:
-        assert_close(momentum_buf, b_ref, dtype)
+        assert_close(momentum_buf, state["momentum_buffer"], dtype)
     assert np.all(sentinel == 7.0)  # length-0 buffers were not touched
 
 
@@ -651,14 +583,15 @@ def test_adam_step_matches_rule_over_three_steps(case, dtype):
     for t, g in enumerate(grads, start=1):
         adam_step(param, g, exp_avg, exp_avg_sq, max_sq, lr, beta1, beta2, eps, weight_decay,
                   decoupled, amsgrad, t)
-    p_ref, m_ref, v_ref, vmax_ref = adam_reference(param0, grads, lr, beta1, beta2, eps,
-                                                   weight_decay, decoupled, amsgrad)
+    p_ref, state = final(adam_reference, param0, grads, lr=lr, betas=(beta1, beta2), eps=eps,
+                         weight_decay=weight_decay, amsgrad=amsgrad, decoupled=decoupled)
     assert_close(param, p_ref, dtype)
-    assert_close(exp_avg, m_ref, dtype)
-    assert_close(exp_avg_sq, v_ref, dtype)
+    assert_close(exp_avg, state["exp_avg"], dtype)
+    assert_close(exp_avg_sq, state["exp_avg_sq"], dtype)
     if amsgrad:
-        assert np.any(vmax_ref > v_ref)  # these inputs exercise the maximum
-        assert_close(max_sq, vmax_ref, dtype)
+        # these inputs exercise the maximum
+        assert np.any(state["max_exp_avg_sq"] > state["exp_avg_sq"])
+        assert_close(max_sq, state["max_exp_avg_sq"], dtype)
     assert np.all(sentinel == 7.0)
 
 
@@ -670,10 +603,11 @@ def test_adadelta_step_matches_rule_over_three_steps(case, dtype):
     param, square_avg, acc_delta = param0.copy(), np.zeros(N_OPT, dtype), np.zeros(N_OPT, dtype)
     for g in grads:
         adadelta_step(param, g, square_avg, acc_delta, lr, rho, eps, weight_decay)
-    p_ref, sq_ref, acc_ref = adadelta_reference(param0, grads, lr, rho, eps, weight_decay)
+    p_ref, state = final(adadelta_reference, param0, grads, lr=lr, rho=rho, eps=eps,
+                         weight_decay=weight_decay)
     assert_close(param, p_ref, dtype)
-    assert_close(square_avg, sq_ref, dtype)
-    assert_close(acc_delta, acc_ref, dtype)
+    assert_close(square_avg, state["square_avg"], dtype)
+    assert_close(acc_delta, state["acc_delta"], dtype)
 
 
 def test_adadelta_step_reproduces_reference_md_numbers():
@@ -740,12 +674,12 @@ def test_parallel_optimizer_kernels_leave_length_0_buffers_alone(dtype):
     param, square_avg = param0.copy(), np.zeros(n, dtype)
     rmsprop_step_parallel(param, grads[0], square_avg, empty_buffer(sentinel),
                           empty_buffer(sentinel), 0.01, 0.99, 1e-8, 0.0, 0.0, False)
-    p_ref, *_ = rmsprop_reference(param0, grads[:1], 0.01, 0.99, 1e-8, 0.0, 0.0, False)
+    p_ref, _ = final(rmsprop_reference, param0, grads[:1], lr=0.01)
     assert_close(param, p_ref, dtype)
     param, exp_avg, exp_avg_sq = param0.copy(), np.zeros(n, dtype), np.zeros(n, dtype)
     adam_step_parallel(param, grads[0], exp_avg, exp_avg_sq, empty_buffer(sentinel),
                        0.01, 0.9, 0.999, 1e-8, 0.0, False, False, 1)
-    p_ref, *_ = adam_reference(param0, grads[:1], 0.01, 0.9, 0.999, 1e-8, 0.0, False, False)
+    p_ref, _ = final(adam_reference, param0, grads[:1], lr=0.01)
     assert_close(param, p_ref, dtype)
     assert np.all(sentinel == 7.0)
 
