@@ -411,6 +411,35 @@ def axpy_inplace(a, b, s):
         a[i] += s * b[i]
 
 
+# An optimizer update's memory traffic without its arithmetic (step_breakdown.py). Here
+# rather than in that script: a kernel cached from a script run as __main__, or loaded
+# under another name (tests/test_benchmarks.py), names a module that the next process
+# cannot import, and numba's cache then fails to load it.
+@njit(cache=True)
+def stream(param, grad, state1, state2, tiny):
+    """Read grad, read and write param and the states, as an update does, with one
+    multiply-add per array (``tiny`` is 0 at run time, unknown to the compiler, so
+    none of it can be left out)."""
+    has1, has2 = state1.shape[0] > 0, state2.shape[0] > 0
+    for i in range(param.shape[0]):
+        g = tiny * grad[i]
+        param[i] += g
+        if has1:
+            state1[i] += g
+        if has2:
+            state2[i] += g
+
+
+@njit(cache=True, parallel=True)
+def stream_parallel(param, grad, state1, state2, tiny):
+    """stream, in chunks on all threads: the twin of an update's ``*_parallel`` kernel.
+    (A length-0 state sliced stays length 0.)"""
+    n, parts = param.shape[0], 64
+    for c in prange(parts):
+        lo, hi = n * c // parts, n * (c + 1) // parts
+        stream(param[lo:hi], grad[lo:hi], state1[lo:hi], state2[lo:hi], tiny)
+
+
 # Bytes each moves per element of float32, counted as STREAM counts them: the arrays
 # the loop names, once each. A store to an array that was not read first also
 # costs a read of its cache line (write-allocate), which this does not count: so

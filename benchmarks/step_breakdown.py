@@ -38,7 +38,6 @@ import sys
 import time
 
 import numpy as np
-from numba import njit, prange
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402  (puts the checkout on sys.path)
@@ -50,31 +49,6 @@ from kernels import cpu as K  # noqa: E402
 # the backend runs on large buckets), and which of its arguments are arrays of the
 # parameters' length: what the update streams through memory.
 KERNELS = {"adam": ("adam_step", (0, 1, 2, 3)), "sgd": ("sgd_step", (0, 1, 2))}
-
-
-@njit(cache=True)
-def stream(param, grad, state1, state2, tiny):
-    """Read grad, read and write param and the states, as an update does, with one
-    multiply-add per array (``tiny`` is 0 at run time, unknown to the compiler, so
-    none of it can be left out)."""
-    has1, has2 = state1.shape[0] > 0, state2.shape[0] > 0
-    for i in range(param.shape[0]):
-        g = tiny * grad[i]
-        param[i] += g
-        if has1:
-            state1[i] += g
-        if has2:
-            state2[i] += g
-
-
-@njit(cache=True, parallel=True)
-def stream_parallel(param, grad, state1, state2, tiny):
-    """stream, in chunks on all threads: the twin of an update's ``*_parallel`` kernel.
-    (A length-0 state sliced stays length 0.)"""
-    n, parts = param.shape[0], 64
-    for c in prange(parts):
-        lo, hi = n * c // parts, n * (c + 1) // parts
-        stream(param[lo:hi], grad[lo:hi], state1[lo:hi], state2[lo:hi], tiny)
 
 
 def streaming_twin(arrays, kernel):
@@ -97,8 +71,8 @@ def breakdown(name, rounds, settle_s, block_s):
     names = (kernel_name, kernel_name + "_parallel")   # the backend picks by bucket size
     original = tuple(getattr(K, n) for n in names)
     swaps = {"step": original,
-             "step, update streams only": (streaming_twin(arrays, stream),
-                                           streaming_twin(arrays, stream_parallel)),
+             "step, update streams only": (streaming_twin(arrays, common.stream),
+                                           streaming_twin(arrays, common.stream_parallel)),
              "step, no update": (noop, noop)}
 
     def with_kernel(kernels):
