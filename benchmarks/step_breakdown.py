@@ -172,8 +172,8 @@ def print_kernel_split(args):
              for k, (t, c) in sorted(per_step.items(), key=lambda kv: -kv[1][0])]
     rows.append(["the rest: matmuls, Python, autograd", "",
                  f"{(step - kernels) * 1e3:.3f}", f"{(step - kernels) / step * 100:.1f}%"])
-    print(f"\n### {w.describe()}: the step's kernels, median of {args.rounds} "
-          f"interleaved rounds")
+    print(f"\n### {w.describe()}: the step's kernels (each kernel: its mean over every "
+          f"step run; the step and the matmuls: median of {args.rounds} interleaved rounds)")
     print(common.markdown_table(["", "calls / step", "ms / step", "of the step"], rows))
     print(f"the kernels take {kernels * 1e3:.3f} ms a step; the step beyond its matmuls "
           f"and its kernels, {(step - mm - kernels) * 1e3:+.3f} ms")
