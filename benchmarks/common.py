@@ -88,6 +88,13 @@ def blas_info():
             for lib in threadpool_info() if lib.get("user_api") == "blas"]
 
 
+def has_scipy(python):
+    """Whether ``python`` can import SciPy (numba imports it at start-up when it can)."""
+    probe = "import importlib.util as u; print(u.find_spec('scipy') is not None)"
+    done = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
+    return done.stdout.strip() == "True"
+
+
 def machine_info(torch=None):
     """What a reader needs to compare a result with theirs: date, CPU, cores, thread
     counts, the BLAS core-type override and the versions of everything timed. Call it

@@ -315,13 +315,6 @@ BYTECODE = "PYTHONDONTWRITEBYTECODE"
 WARM_ROUNDS = 5
 
 
-def has_scipy(python):
-    """Whether ``python`` can import SciPy (numba imports it at start-up when it can)."""
-    probe = "import importlib.util as u; print(u.find_spec('scipy') is not None)"
-    done = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
-    return done.stdout.strip() == "True"
-
-
 def start_times(config, quiet_s, rounds=WARM_ROUNDS, core_python=None):
     """Wall seconds of examples/xor.py with an empty numba cache (cold), then with it
     filled (warm), and of NUMBA_FLOOR, the same way.
@@ -340,7 +333,7 @@ def start_times(config, quiet_s, rounds=WARM_ROUNDS, core_python=None):
     (PYTHONPATH) and keeps a numba cache of its own.
     """
     out = {"shell_" + BYTECODE: os.environ.get(BYTECODE),
-           "scipy": {"this": has_scipy(sys.executable)}}
+           "scipy": {"this": common.has_scipy(sys.executable)}}
     with tempfile.TemporaryDirectory() as tmp:
         cache = os.path.join(tmp, "numba")
         floor = os.path.join(tmp, "numba_floor.py")
@@ -370,7 +363,7 @@ def start_times(config, quiet_s, rounds=WARM_ROUNDS, core_python=None):
         variants = {"warm": (XOR, as_set), "warm_bytecode": (XOR, written),
                     "numba_floor": (floor, as_set)}
         if core_python:
-            out["scipy"]["core"] = has_scipy(core_python)
+            out["scipy"]["core"] = common.has_scipy(core_python)
             path = os.pathsep.join(x for x in (common.ROOT, written.get("PYTHONPATH")) if x)
             core = dict(written, NUMBA_CACHE_DIR=os.path.join(tmp, "numba_core"),
                         PYTHONPATH=path, PYTHONPYCACHEPREFIX=os.path.join(tmp, "pyc_core"))

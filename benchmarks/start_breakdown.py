@@ -122,9 +122,7 @@ def main(argv=None):
                     help="wait up to this many seconds for a quiet machine before each run")
     args = ap.parse_args(argv)
     print(common.format_machine(common.machine_info()))
-    probe = "import importlib.util as u; print(u.find_spec('scipy') is not None)"
-    scipy = subprocess.run([args.python, "-c", probe], capture_output=True,
-                           text=True).stdout.strip() == "True"
+    scipy = common.has_scipy(args.python)
     load = common.CpuLoad()
     runs = breakdown(args.python, args.rounds, args.wait_quiet)
 
