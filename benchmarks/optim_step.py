@@ -242,7 +242,7 @@ def minigrad_peer(name, init, grads):
     # slot in a flat gradient buffer; a backward pass writes the gradients there.
     for p, g in zip(params, grads):
         (p * mg.from_numpy(g)).sum().backward()
-    return opt.step, lambda: [p.data for p in params]
+    return opt.step, lambda: [p.raw for p in params]
 
 
 def numpy_peer(name, init, grads):

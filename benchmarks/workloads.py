@@ -150,7 +150,7 @@ def minigrad_peer(w, weights, batches, device="cpu"):
             layers.append(nn.Sigmoid() if w.hidden == "sigmoid" else nn.ReLU())
     model = nn.Sequential(*layers)
     for p, a in zip(model.parameters(), weights):
-        np.copyto(p.data, a)
+        np.copyto(p.raw, a)
     model.to(device)
     loss_fn = nn.BCEWithLogitsLoss() if w.loss == "bce_logits" else nn.CrossEntropyLoss()
     opt = optim.SGD(model.parameters(), **w.hyper) if w.optimizer == "sgd" else \

@@ -1,25 +1,54 @@
-"""Reverse-mode automatic differentiation: Function nodes and the backward pass.
+"""Reverse-mode automatic differentiation: graph nodes, version counters, the backward pass.
 
-Every differentiable operation is a :class:`Function` subclass with two static
-methods side by side::
+An op is a class with two static methods side by side, ``forward`` and ``backward``,
+and comes in one of two kinds:
 
-    class Exp(Function):
-        @staticmethod
-        def forward(ctx, x):            # x is a raw array (NumPy on the CPU)
-            y = ctx.backend.exp(x)
-            ctx.save_for_backward(y)
-            return y
+* :class:`Function`, PyTorch's ``torch.autograd.Function``: ``forward`` and
+  ``backward`` take and return **Tensors**, and nothing inside ``forward`` records a
+  graph. This is how a user writes an op from other ops::
 
-        @staticmethod
-        def backward(ctx, grad):        # ∂L/∂y  ->  ∂L/∂x = ∂L/∂y · exp(x)
-            (y,) = ctx.saved_tensors
-            return ctx.backend.mul(grad, y)
+      class Cube(mg.autograd.Function):
+          @staticmethod
+          def forward(ctx, x):                # x: a Tensor
+              ctx.save_for_backward(x)
+              return x ** 3
 
-``Exp.apply(t)`` unwraps Tensor arguments into raw arrays, runs ``forward``, wraps
-the result into a Tensor, and — when some input requires grad and grad mode is on —
-records the call as a node of the graph: the Function instance itself is the node
-(``ctx``), holding its inputs and what it saved. ``Tensor.backward`` then walks
-those nodes in reverse topological order, calling each ``backward`` once.
+          @staticmethod
+          def backward(ctx, grad):            # ∂L/∂y  ->  ∂L/∂x = ∂L/∂y · 3x²
+              (x,) = ctx.saved_tensors
+              return grad * 3 * x ** 2
+
+* :class:`RawFunction`, the kernel level: ``forward`` and ``backward`` take and
+  return **raw arrays** (``numpy.ndarray`` on the CPU, numba device arrays on a GPU)
+  and call the backend (``ctx.backend``) or kernels directly. Every built-in op in
+  :mod:`minigrad.functions` is one; so is any op whose work is a kernel of your own::
+
+      class Exp(RawFunction):
+          @staticmethod
+          def forward(ctx, x):                # x: a raw array
+              y = ctx.backend.exp(x)
+              ctx.save_for_backward(y)
+              return y
+
+          @staticmethod
+          def backward(ctx, grad):            # ∂L/∂y  ->  ∂L/∂x = ∂L/∂y · eˣ = ∂L/∂y · y
+              (y,) = ctx.saved_tensors
+              return ctx.backend.mul(grad, y)
+
+``Op.apply(*args)`` runs ``forward`` and wraps its result in a Tensor; when some
+input requires grad and grad mode is on, it records the call as a node of the
+graph: the op's instance itself is the node (``ctx``), holding its inputs and what
+it saved. ``Tensor.backward`` walks the nodes in reverse topological order and
+calls each ``backward`` once.
+
+Version counters. An in-place op (``x += 1``, ``x.mul_(2)``, ``x[i] = v``) changes
+a tensor's storage. A node that saved that storage for its backward would then
+compute a wrong gradient, so ``backward`` raises instead, naming the node, as
+PyTorch does ("modified by an inplace operation"). Each tensor that was ever
+modified in place, or viewed, has a :class:`Version` shared with its views; every
+in-place op also advances one global clock. A node notes the clock when it is
+recorded, so a backward in which nothing was modified since costs one integer
+comparison per node.
 """
 
 import functools
@@ -27,6 +56,7 @@ import functools
 from .tensor import Tensor
 
 _grad_enabled = True
+_clock = 0   # counts in-place ops; a node records it when it is made
 
 
 def is_grad_enabled():
@@ -73,28 +103,176 @@ class enable_grad(no_grad):
         _grad_enabled = True
 
 
-_FREED = object()  # marks a node whose saved arrays were released by backward()
+class set_grad_enabled(no_grad):
+    """``with mg.set_grad_enabled(flag):`` records a graph inside when ``flag`` is True."""
+
+    def __new__(cls, mode):
+        return object.__new__(cls)
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        global _grad_enabled
+        self._prev = _grad_enabled
+        _grad_enabled = self.mode
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(self.mode):
+                return fn(*args, **kwargs)
+        return wrapper
 
 
-class Function:
-    """Base class of every differentiable operation; an instance is a graph node.
+# ---- version counters ---------------------------------------------------------------------
 
-    Subclass it with static ``forward(ctx, *args)`` and ``backward(ctx, grad)``.
-    ``forward`` receives raw arrays for Tensor arguments (other arguments pass
-    through unchanged) and returns one raw array. ``backward`` receives the
-    gradient of the output as a raw array and returns one gradient (or None) per
-    argument of ``forward``.
 
-    On ``ctx``: ``save_for_backward(*arrays)`` / ``saved_tensors``,
-    ``needs_input_grad`` (a bool per argument), ``device`` (``"cpu"`` or
-    ``"cuda"``) and ``backend`` (the object whose methods run on that device).
-    Any other attribute may be set on ``ctx`` to carry values to ``backward``.
+class Version:
+    """How many times a storage was modified in place (``value``, PyTorch's
+    ``tensor._version``) and the clock at the last time (``clock``). Shared by a
+    tensor and the views of it; ``base`` is the tensor it was made for."""
+
+    __slots__ = ("value", "clock", "base")
+
+    def __init__(self, base):
+        self.value = 0
+        self.clock = 0
+        self.base = base
+
+
+def version_of(t):
+    """t's version counter, made on first use. A tensor computed by a RawFunction
+    that saved it (an output such as exp's) tells that node here, so that the node
+    can see it modified."""
+    v = t._counter
+    if v is None:
+        v = t._counter = Version(t)
+        node = t.grad_fn
+        if node is not None and node._raw and type(node._saved) is tuple:
+            raw = t.raw
+            for s in node._saved:
+                if s is raw:
+                    node._out_version = v
+                    break
+    return v
+
+
+def share_version(view, base):
+    """``view`` shares ``base``'s storage: modifying either changes both."""
+    view._counter = version_of(base)
+    return view
+
+
+def bump_version(t):
+    """Record an in-place modification of t's storage."""
+    global _clock
+    _clock += 1
+    v = version_of(t)
+    v.value += 1
+    v.clock = _clock
+
+
+def bump_versions(tensors):
+    """bump_version for each tensor, at one tick of the clock (an optimizer's step)."""
+    global _clock
+    _clock += 1
+    for t in tensors:
+        v = t._counter
+        if v is None:
+            v = version_of(t)
+        v.value += 1
+        v.clock = _clock
+
+
+# ---- graph nodes ----------------------------------------------------------------------------
+
+_FREED = object()  # marks a node whose saved values were released by backward()
+
+
+class Node:
+    """What both kinds of op have in common: an instance is a node of the graph.
+
+    On ``ctx``: ``save_for_backward(...)`` / ``saved_tensors``, ``needs_input_grad``
+    (a bool per argument of forward), ``device`` (``"cpu"`` or ``"cuda"``) and
+    ``backend`` (the object whose methods run on that device). Any other attribute
+    may be set on ``ctx`` to carry values to ``backward``.
     """
 
     inputs = ()
     _saved = ()
-    _wanted = ()        # positions in ``inputs`` of the Tensors that require grad
-    out_backend = None  # set by a forward whose result lives on another device
+    _wanted = ()         # positions in ``inputs`` of the Tensors that require grad
+    _clock = 0           # the in-place clock when this node was recorded
+    _out_version = None  # the version counter of the output, once it has one, if saved
+    out_backend = None   # set by a forward whose result lives on another device
+
+    @property
+    def device(self):
+        return self.backend.name
+
+    def save_for_backward(self, *values):
+        self._saved = values
+
+    @property
+    def saved_tensors(self):
+        if self._saved is _FREED:
+            raise RuntimeError(_SECOND_BACKWARD.format(op=_name(self)))
+        return self._saved
+
+    def name(self):
+        """The node's name in graphs, reprs and errors: ``ExpBackward``."""
+        return _name(self)
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("a Function subclass must define backward(ctx, grad)")
+
+    def __repr__(self):
+        return f"<{_name(self)}>"
+
+
+def _name(node):
+    # by the class, so that an attribute a forward sets on ctx cannot hide it
+    return type(node).__name__ + "Backward"
+
+
+def _device_of(cls, args):
+    """The backend shared by the Tensor arguments; raises if they are on two devices."""
+    backend = None
+    for a in args:
+        if isinstance(a, Tensor):
+            if backend is None:
+                backend = a._backend
+            elif a._backend is not backend:
+                raise RuntimeError(
+                    f"{cls.__name__}: expected all tensors on one device, "
+                    f"got {backend.name} and {a._backend.name}")
+    if backend is None:
+        raise TypeError(f"{cls.__name__}.apply needs at least one Tensor argument")
+    return backend
+
+
+class RawFunction(Node):
+    """A differentiable op on raw arrays: the kernel level, which every built-in op uses.
+
+    Subclass it with static ``forward(ctx, *args)`` and ``backward(ctx, grad)``.
+    ``forward`` receives the raw array of each Tensor argument (``numpy.ndarray`` on
+    the CPU, a numba device array on a GPU; other arguments pass through unchanged)
+    and returns one raw array on the same device. ``backward`` receives ∂L/∂output
+    as a raw array and returns one raw array (or None) per argument of ``forward``.
+    ``ctx.save_for_backward`` takes raw arrays; ``ctx.backend`` runs the primitives
+    on the tensors' device (``ctx.backend.mul(grad, y)``), and a kernel of your own
+    can be called on the arrays directly.
+
+    If a saved array belongs to an input or to the output and that tensor is then
+    modified in place, ``backward`` raises RuntimeError naming this op.
+    """
+
+    _raw = True
 
     @classmethod
     def apply(cls, *args):
@@ -110,7 +288,7 @@ class Function:
                     raise RuntimeError(
                         f"{cls.__name__}: expected all tensors on one device, "
                         f"got {backend.name} and {a._backend.name}")
-                raw[i] = a.data
+                raw[i] = a.raw
                 if a._requires_grad:
                     needs[i] = True
                     wanted.append(i)
@@ -128,17 +306,9 @@ class Function:
         if record:
             ctx.inputs = args
             ctx._wanted = wanted
+            ctx._clock = _clock
             return Tensor._make(out, out_backend, True, ctx)
         return Tensor._make(out, out_backend)
-
-    # ---- what forward and backward use -----------------------------------------
-
-    @property
-    def device(self):
-        return self.backend.name
-
-    def save_for_backward(self, *arrays):
-        self._saved = arrays
 
     def grad_buffer(self, i):
         """Where input i's gradient may be written directly, or None.
@@ -152,26 +322,94 @@ class Function:
         if t.grad is not None or t.grad_fn is not None:
             return None
         slot = getattr(t, "_grad_slot", None)
-        if slot is None or slot.shape != t.data.shape or not isinstance(slot, t._backend.array_type):
+        if slot is None or slot.shape != t.raw.shape or not isinstance(slot, t._backend.array_type):
             return None
         return slot
 
+
+class Function(Node):
+    """A user-defined differentiable op, as PyTorch's ``torch.autograd.Function``.
+
+    Subclass it with static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``
+    and call ``MyOp.apply(*args)``. ``forward`` receives the arguments as given
+    (Tensors stay Tensors) and returns one Tensor; it runs under ``no_grad()``, so
+    the ops inside record nothing: the node stands for all of them. ``backward``
+    receives ∂L/∂output as a Tensor and returns one Tensor (or None) per argument
+    of ``forward``; it runs under ``no_grad()`` too.
+
+    On ``ctx``: ``save_for_backward(*tensors)`` and ``saved_tensors`` (RuntimeError
+    if one of them was modified in place in between), ``needs_input_grad``,
+    ``mark_non_differentiable(*outputs)``, ``device`` and ``backend``; any other
+    attribute carries values to ``backward``.
+    """
+
+    _raw = False
+    _non_differentiable = ()
+
+    @classmethod
+    def apply(cls, *args):
+        backend = _device_of(cls, args)
+        needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        record = _grad_enabled and any(needs)
+        ctx = cls()
+        ctx.backend = backend
+        ctx.needs_input_grad = needs if record else (False,) * len(args)
+        with no_grad():
+            out = cls.forward(ctx, *args)
+        if not isinstance(out, Tensor):
+            raise TypeError(
+                f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__} "
+                f"(one output per Function: see README, 'PyTorch compatibility')")
+        # A new Tensor for the output, so that forward's own tensor (perhaps an input,
+        # perhaps saved) is left as it was; it shares the storage and its version.
+        result = share_version(Tensor._make(out.raw, out._backend), out)
+        if record and out.dtype.kind == "f" and not any(o is out for o in ctx._non_differentiable):
+            ctx.inputs = args
+            ctx._wanted = [i for i, n in enumerate(needs) if n]
+            ctx._clock = _clock
+            result._requires_grad = True
+            result.grad_fn = ctx
+        return result
+
+    def save_for_backward(self, *tensors):
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(
+                    f"{type(self).__name__}: save_for_backward takes Tensors (or None), "
+                    f"got {type(t).__name__}; keep other values as attributes of ctx")
+        self._saved = tensors
+        self._saved_versions = tuple(None if t is None else version_of(t).value for t in tensors)
+
     @property
     def saved_tensors(self):
-        if self._saved is _FREED:
-            raise RuntimeError(_SECOND_BACKWARD.format(op=type(self).__name__))
-        return self._saved
+        saved = Node.saved_tensors.fget(self)
+        for t, v in zip(saved, self._saved_versions):
+            if t is not None and t._counter.value != v:
+                raise RuntimeError(_MODIFIED.format(
+                    op=_name(self), shape=t.shape, dtype=t.dtype, now=t._counter.value, then=v))
+        return saved
 
-    @staticmethod
-    def forward(ctx, *args):
-        raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
+    def mark_non_differentiable(self, *outputs):
+        """The outputs given need no gradient (integer indices, masks)."""
+        self._non_differentiable = outputs
 
-    @staticmethod
-    def backward(ctx, grad):
-        raise NotImplementedError("a Function subclass must define backward(ctx, grad)")
-
-    def __repr__(self):
-        return f"<{type(self).__name__}Backward>"
+    def _tensor_backward(self, grad):
+        """The engine's call: raw gradient in, raw gradients out."""
+        with no_grad():
+            result = self.backward(self, Tensor._make(grad, self.backend))
+        if type(result) is not tuple:
+            result = (result,)
+        out = []
+        for g in result:
+            if g is None:
+                out.append(None)
+            elif isinstance(g, Tensor):
+                out.append(g.raw)
+            else:
+                raise TypeError(
+                    f"{type(self).__name__}.backward must return Tensors or None, "
+                    f"got {type(g).__name__}")
+        return tuple(out)
 
 
 _SECOND_BACKWARD = (
@@ -179,17 +417,56 @@ _SECOND_BACKWARD = (
     "were freed by the first backward(). Pass retain_graph=True to the first "
     "backward() to keep them.")
 
+_MODIFIED = (
+    "{op}: one of the tensors it saved for backward (shape {shape}, dtype {dtype}) was "
+    "modified by an inplace operation after it was saved: it is at version {now}, "
+    "{op} saved it at version {then}. Clone it before modifying it (y = x.clone()), "
+    "or modify it after backward().")
+
+_MODIFIED_RAW = (
+    "{op}: one of the tensors it saved for backward (shape {shape}, dtype {dtype}), "
+    "{which}, was modified by an inplace operation after it was saved (it is now at "
+    "version {now}). Clone it before modifying it (y = x.clone()), or modify it after "
+    "backward().")
+
+
+def _check_versions(node):
+    """Raise if a tensor whose storage ``node`` saved was modified in place since
+    the node was recorded (the engine calls this only when the clock moved on)."""
+    if not node._raw:
+        return  # a Function checks its saved Tensors when backward reads them
+    saved = node._saved
+    made = node._clock
+    for t in node.inputs:
+        if isinstance(t, Tensor) and t._counter is not None and t._counter.clock > made:
+            raw = t.raw
+            if any(s is raw for s in saved):
+                raise RuntimeError(_MODIFIED_RAW.format(
+                    op=_name(node), shape=t.shape, dtype=t.dtype, which="an input",
+                    now=t._counter.value))
+    v = node._out_version
+    if v is not None and v.clock > made:
+        out = v.base
+        raise RuntimeError(_MODIFIED_RAW.format(
+            op=_name(node), shape=out.shape, dtype=out.dtype, which="its output",
+            now=v.value))
+
+
+# ---- the backward pass ------------------------------------------------------------------
+
 
 def _topological_order(root):
     """Nodes reachable from ``root``, each after every node that consumes it.
 
     Iterative depth-first post-order, so a graph as deep as memory allows does
-    not run into Python's recursion limit. Raises if a node was freed by an
-    earlier backward(), before any gradient has been accumulated anywhere.
+    not run into Python's recursion limit. Raises, before any gradient has been
+    accumulated anywhere, if a node was freed by an earlier backward() or saved a
+    tensor that was modified in place since.
     """
     order = []
     seen = {root}
     stack = [(root, iter(root.inputs))]
+    clock = _clock
     while stack:
         node, pending = stack[-1]
         for t in pending:
@@ -203,7 +480,9 @@ def _topological_order(root):
         else:
             stack.pop()
             if node._saved is _FREED:
-                raise RuntimeError(_SECOND_BACKWARD.format(op=type(node).__name__))
+                raise RuntimeError(_SECOND_BACKWARD.format(op=_name(node)))
+            if node._clock != clock:  # something was modified in place since node was made
+                _check_versions(node)
             order.append(node)
     order.reverse()
     return order
@@ -218,13 +497,13 @@ def backward(root, grad=None, retain_graph=False):
             "(did the graph get built under no_grad(), or from tensors that do "
             "not require grad?)")
     if grad is None:
-        if root.data.size != 1:
+        if root.raw.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for a tensor with "
                 f"one element; this one has shape {root.shape}: pass grad=")
-        g = backend.ones(root.data.shape, root.data.dtype)
+        g = backend.ones(root.raw.shape, root.raw.dtype)
     else:
-        g = grad.data if isinstance(grad, Tensor) else backend.asarray(grad)
+        g = grad.raw if isinstance(grad, Tensor) else backend.asarray(grad)
         if isinstance(grad, Tensor) and grad._backend is not backend:
             raise RuntimeError(
                 f"backward: grad is on {grad.device} but the tensor is on {root.device}")
@@ -245,7 +524,7 @@ def backward(root, grad=None, retain_graph=False):
         g = pop(node, None)
         if g is None:  # nothing flowed here (every path to it was cut)
             continue
-        in_grads = node.backward(node, g)
+        in_grads = node.backward(node, g) if node._raw else node._tensor_backward(g)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         inputs = node.inputs
@@ -258,7 +537,7 @@ def backward(root, grad=None, retain_graph=False):
             if gi is None:
                 continue
             t = inputs[i]
-            be, data = t._backend, t.data
+            be, data = t._backend, t.raw
             if not isinstance(gi, be.array_type):
                 gi = be.asarray(gi)
             if gi.shape != data.shape:
@@ -286,10 +565,10 @@ def _accumulate(leaf, g, backend):
     one, so that every gradient of a parameter group lands in one flat buffer.
     """
     if leaf.grad is not None:
-        backend.add_(leaf.grad.data, g)
+        backend.add_(leaf.grad.raw, g)
         return
     slot = getattr(leaf, "_grad_slot", None)
-    if g is slot:  # the backward wrote it in place (Function.grad_buffer)
+    if g is slot:  # the backward wrote it in place (RawFunction.grad_buffer)
         leaf.grad = Tensor._make(slot, backend)
         return
     if slot is not None and isinstance(slot, backend.array_type) and slot.shape == g.shape:

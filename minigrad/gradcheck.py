@@ -30,7 +30,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     both values.
     """
     args = tuple(
-        Tensor._make(a._backend.astype(a.data, float64), a._backend, True)
+        Tensor._make(a._backend.astype(a.raw, float64), a._backend, True)
         if isinstance(a, Tensor) and a.requires_grad else a
         for a in _as_tuple(inputs))
     checked = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
@@ -59,7 +59,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
         x = args[i]
         analytic = np.zeros(x.shape) if x.grad is None else x.grad._host().astype(np.float64)
         numeric = np.zeros(x.shape)
-        host = x._host()  # on the CPU this is x.data itself, perturbed in place
+        host = x._host()  # on the CPU this is x.raw itself, perturbed in place
         flat = host.reshape(-1)
         with no_grad():
             for k in range(flat.size):
@@ -86,4 +86,4 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
 def _sync(x, host):
     """Write a perturbed host copy back to the tensor's device (a no-op on the CPU)."""
     if x._backend.name != "cpu":
-        x.data = x._backend.from_numpy(host)
+        x.raw = x._backend.from_numpy(host)

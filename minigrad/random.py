@@ -17,3 +17,11 @@ def manual_seed(seed):
 def generator():
     """The generator that ``manual_seed`` last seeded (read it each time: seeding replaces it)."""
     return _generator
+
+
+def seed():
+    """Seed every random source from the operating system's entropy; returns the seed
+    used, so that the run can be repeated with ``manual_seed``."""
+    s = int(np.random.SeedSequence().entropy % 2**63)
+    manual_seed(s)
+    return s

@@ -73,6 +73,12 @@ def test_binary_ops_with_broadcasting(op, sa, sb):
     assert_same_on_both_devices(fn, randn(*sa), away_from_zero(*sb))
 
 
+def _assign(t, index, value):
+    """t[index] = value, then t: item assignment recorded in the graph."""
+    t[index] = value
+    return t
+
+
 UNARY = {
     "neg": lambda x: -x,
     "radd": lambda x: 2.5 + x,
@@ -96,7 +102,25 @@ UNARY = {
     "sum_axis1_keep": lambda x: x.sum(axis=1, keepdims=True),
     "mean": lambda x: x.mean(axis=(0, 1)),
     "max": lambda x: x.max(),
-    "max_axis1": lambda x: x.max(axis=1),
+    "max_axis1": lambda x: x.max(axis=1).values,
+    "min_axis0": lambda x: x.min(dim=0).values,
+    "amin": lambda x: x.amin(),
+    "sin": lambda x: x.sin(),
+    "cos": lambda x: x.cos(),
+    "pow_tensor": lambda x: x.abs().pow(mg.tensor([1.0, 2.0, 0.5], dtype=x.dtype, device=x.device)),
+    "rpow": lambda x: 2.0 ** x,
+    "maximum": lambda x: mg.maximum(x, x.T.sum(1)),
+    "minimum_number": lambda x: mg.minimum(x, 0.5),
+    "where": lambda x: mg.where(x > 0, x * 2.0, -1.0),
+    "cat": lambda x: mg.cat([x, x * 2.0], dim=1),
+    "stack": lambda x: mg.stack([x, x.exp()], dim=0),
+    "expand": lambda x: x[:, :1].expand(2, 5),
+    "permute": lambda x: x.unsqueeze(0).permute(2, 0, 1),
+    "squeeze": lambda x: x[None].squeeze(0) * 1.0,
+    "clone": lambda x: x.clone(),
+    "index_mask": lambda x: x[x > 0],
+    "setitem_graph": lambda x: _assign(x * 1.0, (slice(None), 1), x[:, 0] * 3.0),
+    "setitem_mask": lambda x: _assign(x * 1.0, x < 0, 0.0),
     "reshape": lambda x: x.reshape(3, 2) * 1.0,
     "flatten": lambda x: x.flatten(),
     "T": lambda x: x.T,
@@ -177,7 +201,7 @@ def test_creation_functions_put_tensors_on_the_gpu():
             mg.arange(4, device="cuda"), mg.zeros_like(mg.ones(2, device="cuda")),
             mg.tensor(3, device="cuda:0")]
     for t in made:
-        assert t.device == "cuda" and isinstance(t.data, be.array_type)
+        assert t.device == "cuda" and isinstance(t.raw, be.array_type)
     np.testing.assert_array_equal(made[1].numpy(), np.zeros((2, 3), np.float32))
     np.testing.assert_array_equal(made[2].numpy(), np.ones(2, np.float32))
     np.testing.assert_array_equal(made[5].numpy(), np.arange(4))

@@ -840,10 +840,10 @@ def test_uniform_and_normal():
 ])
 def test_init_fills_in_place_returns_the_tensor_and_records_no_graph(init, want):
     p = nn.Parameter(np.full((3, 4), 123.0, dtype=np.float32))
-    data = p.data
+    data = p.raw
     out = init(p)
     assert out is p
-    assert p.data is data  # filled in place: optimizers and models keep their reference
+    assert p.raw is data  # filled in place: optimizers and models keep their reference
     assert p.dtype == mg.float32 and p.is_leaf and p.grad_fn is None and p.requires_grad
     filled = p.detach().numpy()
     assert not np.any(filled == 123.0)

@@ -122,10 +122,10 @@ def test_fractional_power_of_positive_input(p, ref):
     check(lambda x: x ** p, ref, rng.uniform(0.5, 2.0, (3, 4)))
 
 
-def test_power_exponent_must_be_a_number():
+def test_power_exponent_must_be_a_number_or_a_tensor():
     x = leaf([1.0, 2.0])
-    with pytest.raises(TypeError):
-        x ** x
+    with pytest.raises(TypeError, match="exponent"):
+        x ** "2"
 
 
 # ---- matrix product ---------------------------------------------------------------------
@@ -177,15 +177,34 @@ def test_sum_mean_forward_and_gradcheck(method, axis, keepdims):
 
 @pytest.mark.parametrize("axis", AXES, ids=str)
 @pytest.mark.parametrize("keepdims", [False, True])
-def test_max_forward_and_gradcheck(axis, keepdims):
+@pytest.mark.parametrize("op", ["amax", "amin"])
+def test_amax_amin_forward_and_gradcheck(axis, keepdims, op):
     # distinct values 0.1 apart, so an eps-perturbation never changes the maximum
     x = rng.permutation(24).reshape(2, 3, 4) * 0.1
-    check(lambda t: t.max(axis, keepdims), lambda a: np.max(a, axis=axis, keepdims=keepdims), x)
+    ref = np.max if op == "amax" else np.min
+    check(lambda t: getattr(t, op)(axis, keepdims), lambda a: ref(a, axis=axis, keepdims=keepdims), x)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_min_along_a_dim_give_values_and_indices(dim, keepdim, op):
+    x = rng.permutation(24).reshape(2, 3, 4) * 0.1
+    ref, arg = (np.max, np.argmax) if op == "max" else (np.min, np.argmin)
+    out = getattr(mg.tensor(x), op)(dim, keepdim)
+    values, indices = out                        # a named tuple, as PyTorch's
+    assert out.values is values and out.indices is indices
+    np.testing.assert_array_equal(values.numpy(), ref(x, axis=dim, keepdims=keepdim))
+    want = arg(x, axis=dim)
+    np.testing.assert_array_equal(indices.numpy(), np.expand_dims(want, dim) if keepdim else want)
+    assert indices.dtype == mg.int64
+    check(lambda t: getattr(t, op)(dim, keepdim).values,
+          lambda a: ref(a, axis=dim, keepdims=keepdim), x)
 
 
 def test_max_gradient_goes_to_maximal_element():
     x = leaf([[1.0, 7.0, 3.0], [9.0, -2.0, 4.0]])
-    x.max(axis=1).sum().backward()
+    x.max(dim=1).values.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[0, 1, 0], [1, 0, 0]])
     y = leaf([[1.0, 7.0, 3.0], [9.0, -2.0, 4.0]])
     y.max().backward()
@@ -378,7 +397,7 @@ def test_gradcheck_of_a_small_network():
     # tanh(x W + b) followed by a log-sum-exp written out of primitives
     def net(x, w, b):
         h = (x @ w + b).tanh()
-        m = h.max(axis=1, keepdims=True)
+        m = h.max(dim=1, keepdim=True).values
         return ((h - m).exp().sum(axis=1).log() + m.reshape(-1)).mean()
 
     x, w, b = leaf(randn(5, 3)), leaf(randn(3, 4)), leaf(randn(4))
@@ -401,10 +420,11 @@ def test_gradcheck_needs_an_input_requiring_grad():
         mg.gradcheck(lambda t: t * 2.0, (mg.tensor([1.0]),))
 
 
-# ---- gradcheck rejects wrong gradients; user-defined Functions ---------------------------
+# ---- gradcheck rejects wrong gradients; kernel-level user ops (RawFunction) -----------------
+# (Functions on Tensors, PyTorch's kind, are tested in test_function.py)
 
 
-class WrongExp(mg.autograd.Function):
+class WrongExp(mg.autograd.RawFunction):
     """exp with a backward off by a factor of two."""
 
     @staticmethod
@@ -419,7 +439,7 @@ class WrongExp(mg.autograd.Function):
         return 2.0 * grad * y
 
 
-class WrongMul(mg.autograd.Function):
+class WrongMul(mg.autograd.RawFunction):
     """a * b whose gradient for b is wrong (it returns grad * b instead of grad * a)."""
 
     @staticmethod
@@ -452,7 +472,7 @@ def test_gradcheck_error_is_a_runtime_error():
     assert issubclass(mg.GradcheckError, RuntimeError)
 
 
-class ScaledMul(mg.autograd.Function):
+class ScaledMul(mg.autograd.RawFunction):
     """out = alpha · a · b for a constant alpha; ∂out/∂a = alpha·b, ∂out/∂b = alpha·a."""
 
     seen = []  # (where, type of each array argument, needs_input_grad, device)
@@ -473,12 +493,12 @@ class ScaledMul(mg.autograd.Function):
         return ga, gb, None
 
 
-def test_user_function_passes_gradcheck():
+def test_raw_function_passes_gradcheck():
     assert mg.gradcheck(lambda a, b: ScaledMul.apply(a, b, 1.5),
                         (leaf(randn(3, 2)), leaf(randn(3, 2))))
 
 
-def test_user_function_gets_raw_arrays_and_context():
+def test_raw_function_gets_raw_arrays_and_context():
     ScaledMul.seen.clear()
     a, b = leaf([1.0, 2.0]), mg.tensor(np.array([3.0, 4.0]))  # b needs no grad
     out = ScaledMul.apply(a, b, 2.0)
@@ -493,7 +513,7 @@ def test_user_function_gets_raw_arrays_and_context():
     assert b.grad is None
 
 
-def test_user_function_works_inside_a_graph():
+def test_raw_function_works_inside_a_graph():
     # y = Σ (ScaledMul(x, x, 0.5) · 2 + x) = Σ (x² + x)  ⇒  ∂y/∂x = 2x + 1
     x0 = randn(4)
     x = leaf(x0)
@@ -501,6 +521,6 @@ def test_user_function_works_inside_a_graph():
     np.testing.assert_allclose(x.grad.numpy(), 2 * x0 + 1)
 
 
-def test_user_function_records_no_graph_when_nothing_requires_grad():
+def test_raw_function_records_no_graph_when_nothing_requires_grad():
     out = ScaledMul.apply(mg.tensor([1.0]), mg.tensor([2.0]), 1.0)
     assert not out.requires_grad and out.grad_fn is None

@@ -8,7 +8,7 @@ the textbook form. Most tests drive them with a loss whose gradient is known,
 L(θ) = Σ c·θ², so ∇L = 2·c·θ. When PyTorch is installed, torch.optim is a second,
 independent reference (test_matches_torch_optim).
 
-Also here: the flat-buffer contract (a parameter's .data and .grad are views into
+Also here: the flat-buffer contract (a parameter's storage (.raw) and .grad are views into
 the optimizer's buffers, and that must not show), the parallel kernel path, state
 dicts and argument checking.
 """
@@ -381,7 +381,7 @@ def test_assigning_new_data_of_the_same_dtype_is_respected(name):
     cls, reference, hyper = FULL[name]
     p = nn.Parameter(np.zeros(5))
     opt = cls([p], **hyper)
-    p.data = THETA0.copy()
+    p.data = mg.tensor(THETA0)
     quadratic_loss(p).backward()
     opt.step()
     want, _ = reference(THETA0, quadratic_grad, 1, **hyper)
@@ -393,7 +393,7 @@ def test_changing_dtype_after_creation_raises_at_step_before_any_update(name):
     cls, _, hyper = FULL[name]
     a, b = nn.Parameter(THETA0.copy()), nn.Parameter(THETA0.copy())
     opt = cls([{"params": [a]}, {"params": [b]}], **hyper)
-    b.data = b.data.astype(np.float32)
+    b.raw = b.raw.astype(np.float32)  # behind the optimizer's back (.data checks dtypes)
     a.grad = mg.tensor(np.ones(5))
     b.grad = mg.tensor(np.ones(5, dtype=np.float32))
     with pytest.raises(RuntimeError, match="create the optimizer after"):
@@ -567,12 +567,12 @@ BAD = [
 def test_bad_hyperparameters_raise_before_anything_changes(cls, kwargs, message):
     p = nn.Parameter(THETA0.copy())
     p.grad = mg.tensor(np.ones(5))
-    data, grad = p.data, p.grad
+    data, grad = p.raw, p.grad
     with pytest.raises(ValueError, match=message):
         cls([p], **kwargs)
     with pytest.raises(ValueError, match=message):  # in a later group too
         cls([{"params": [nn.Parameter(np.ones(2))]}, {"params": [p], **kwargs}])
-    assert p.data is data and p.grad is grad  # not adopted into any optimizer's buffers
+    assert p.raw is data and p.grad is grad  # not adopted into any optimizer's buffers
     assert np.array_equal(value(p), THETA0)
     assert np.array_equal(p.grad.numpy(), np.ones(5))
 
@@ -584,12 +584,12 @@ def test_empty_and_duplicated_parameter_lists_are_rejected(cls):
     with pytest.raises(ValueError, match="empty"):
         cls([{"params": []}])
     p, q = nn.Parameter(THETA0.copy()), nn.Parameter(np.ones(3))
-    data = p.data
+    data = p.raw
     with pytest.raises(ValueError, match="more than once"):
         cls([p, q, p])
     with pytest.raises(ValueError, match="more than once"):
         cls([{"params": [p]}, {"params": [q, p]}])
-    assert p.data is data and np.array_equal(value(p), THETA0)
+    assert p.raw is data and np.array_equal(value(p), THETA0)
 
 
 def test_invalid_state_dict_hyperparameters_are_rejected():
@@ -664,7 +664,7 @@ def test_dense_layer_backward_writes_into_the_flat_gradient_buffer_and_shared_we
     x = mg.tensor(np.random.default_rng(0).standard_normal((2, 3)))
     lin(lin(x)).sum().backward()  # the same weight and bias in two nodes
     flat = opt._group_buckets[0][0].grad
-    assert np.shares_memory(lin.weight.grad.data, flat)
+    assert np.shares_memory(lin.weight.grad.raw, flat)
     # reference: L = Σ (X Wᵀ + b) Wᵀ + b, by hand: with G = 1 (2×3), H = X Wᵀ + b,
     # ∂L/∂W = Gᵀ H + (G W)ᵀ X,  ∂L/∂b = Σ_rows G + Σ_rows G W
     W, b, X = lin.weight.detach().numpy(), lin.bias.detach().numpy(), x.numpy()

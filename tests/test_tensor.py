@@ -47,15 +47,15 @@ def test_tensor_from_numpy_array_copies():
     t = mg.tensor(a)
     a[0] = 100.0
     assert t.tolist() == [1.0, 2.0, 3.0]
-    assert not np.shares_memory(t.data, a)
+    assert not np.shares_memory(t.raw, a)
 
 
 def test_tensor_from_tensor_copies_and_keeps_dtype():
     s = mg.tensor(np.array([1.0, 2.0]))
     t = mg.tensor(s)
     assert t.dtype == F64
-    assert not np.shares_memory(t.data, s.data)
-    s.data[0] = 9.0
+    assert not np.shares_memory(t.raw, s.raw)
+    s.raw[0] = 9.0
     assert t.tolist() == [1.0, 2.0]
 
 
@@ -108,7 +108,7 @@ def test_like_factories_copy_shape_and_dtype(factory, fill):
     t = factory(src)
     assert t.shape == (2, 3) and t.dtype == F64 and not t.requires_grad
     np.testing.assert_array_equal(t.numpy(), np.full((2, 3), fill))
-    assert not np.shares_memory(t.data, src.data)
+    assert not np.shares_memory(t.raw, src.raw)
 
 
 @pytest.mark.parametrize("factory", [mg.zeros_like, mg.ones_like])
@@ -166,7 +166,7 @@ def test_attributes_of_a_leaf():
     assert t.shape == (2, 3, 4) and isinstance(t.shape, tuple)
     assert t.ndim == 3 and t.dtype == F64 and t.device == "cpu"
     assert t.is_leaf and not t.requires_grad and t.grad is None
-    assert isinstance(t.data, np.ndarray)
+    assert isinstance(t.raw, np.ndarray)
 
 
 def test_attributes_of_an_op_result():
@@ -190,7 +190,7 @@ def test_numpy_shares_memory():
     a = t.numpy()
     a[1] = 7.0
     assert t.tolist() == [0.0, 7.0, 0.0]
-    assert np.shares_memory(a, t.data)
+    assert np.shares_memory(a, t.raw)
 
 
 def test_numpy_of_tensor_requiring_grad_raises_like_pytorch():
@@ -383,16 +383,24 @@ def test_int_tensor_with_float32_tensor_gives_float32():
 A = np.array([[1.0, 5.0, 2.0], [4.0, -1.0, 3.0]])
 
 
-@pytest.mark.parametrize("method", ["sum", "mean", "max", "argmax", "softmax", "log_softmax"])
+def _values(out):
+    return (out.values if isinstance(out, tuple) else out).numpy()
+
+
+@pytest.mark.parametrize("method", ["sum", "mean", "max", "min", "argmax", "argmin", "softmax",
+                                    "log_softmax"])
 @pytest.mark.parametrize("axis", [0, 1, -1])
 def test_dim_is_alias_of_axis(method, axis):
     t = mg.tensor(A)
-    by_axis = getattr(t, method)(axis=axis).numpy()
-    by_dim = getattr(t, method)(dim=axis).numpy()
+    by_axis = _values(getattr(t, method)(axis=axis))
+    by_dim = _values(getattr(t, method)(dim=axis))
+    by_position = _values(getattr(t, method)(axis))
     np.testing.assert_array_equal(by_axis, by_dim)
+    np.testing.assert_array_equal(by_position, by_dim)
 
 
-@pytest.mark.parametrize("method", ["sum", "mean", "max"])
-def test_dim_alias_matches_numpy_reduction(method):
-    out = getattr(mg.tensor(A), method)(dim=1, keepdims=True)
-    np.testing.assert_allclose(out.numpy(), getattr(A, method)(axis=1, keepdims=True))
+@pytest.mark.parametrize("method", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("keep", [dict(keepdims=True), dict(keepdim=True)])
+def test_dim_alias_matches_numpy_reduction(method, keep):
+    out = getattr(mg.tensor(A), method)(dim=1, **keep)
+    np.testing.assert_allclose(_values(out), getattr(A, method)(axis=1, keepdims=True))

@@ -6,7 +6,8 @@ the GPU's stand-in for one NumPy expression, and its docstring names it:
 
     binary     a + b, a − b, a · b, a / b, a ** b, maximum, minimum  (broadcasting)
     compare    a == b, a != b, a < b, a <= b, a > b, a >= b, a and b  (broadcasting)
-    unary      −x, exp, log, sqrt, |x|, sign
+    unary      −x, exp, log, sqrt, |x|, sign, sin, cos
+    where      cond ? a : b  (broadcasting; a or b may be a number)
     clamp      clip(x, lo, hi)          fill   out[...] = value
     cast       x.astype(out.dtype)      gather / scatter   strided views and their inverse
     take_rows  x[index]                 index_add_rows     np.add.at(out, index, g)
@@ -122,21 +123,26 @@ def _plan(shape, *operand_strides):
     return (out_shape,) + out_strides + (len(axes),)
 
 
-@functools.lru_cache(maxsize=1024)
-def _broadcast_plan(a_shape, b_shape, out_shape):
-    """_plan for a OP b → out: a's and b's strides in elements, 0 along the axes
-    they are broadcast over. Cached: a training loop repeats the same shapes."""
-    _check_ndim(len(out_shape))
-    strides = []
-    for shape in (a_shape, b_shape):
-        if len(shape) > len(out_shape):
+def _strides_to(shape, out_shape):
+    """Element strides that read a C-contiguous array of ``shape`` as if broadcast to
+    ``out_shape``: 0 along the axes it is broadcast over (ValueError if it can't be)."""
+    if len(shape) > len(out_shape):
+        raise ValueError(f"shape {shape} does not broadcast to {out_shape}")
+    full = (1,) * (len(out_shape) - len(shape)) + tuple(shape)
+    for n, m in zip(full, out_shape):
+        if n != m and n != 1:
             raise ValueError(f"shape {shape} does not broadcast to {out_shape}")
-        full = (1,) * (len(out_shape) - len(shape)) + tuple(shape)
-        for n, m in zip(full, out_shape):
-            if n != m and n != 1:
-                raise ValueError(f"shape {shape} does not broadcast to {out_shape}")
-        strides.append(tuple(0 if n == 1 else s for n, s in zip(full, _c_strides(full))))
-    return _plan(out_shape, *strides)
+    return tuple(0 if n == 1 else s for n, s in zip(full, _c_strides(full)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _broadcast_plan(*shapes_and_out):
+    """_plan for operands of the given shapes (the last shape is out's): each
+    operand's strides in elements, 0 along the axes it is broadcast over. Cached: a
+    training loop repeats the same shapes."""
+    *shapes, out_shape = shapes_and_out
+    _check_ndim(len(out_shape))
+    return _plan(out_shape, *(_strides_to(shape, out_shape) for shape in shapes))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -351,11 +357,89 @@ def compare(op, a, b, out):
                      _compare_flat, _compare_scalar, _compare_broadcast)
 
 
+# ------------------------------------------------------------------ where
+
+
+@cuda.jit(device=True, inline=True)
+def _strided_offsets3(i, shape, c_strides, a_strides, b_strides, ndim):
+    """_strided_offsets2 for three operands: one division per axis serves all three."""
+    kc = 0
+    ka = 0
+    kb = 0
+    for d in range(MAX_DIMS - 1, MAX_DIMS - ndim, -1):
+        q = i // shape[d]
+        idx = i - q * shape[d]
+        kc += idx * c_strides[d]
+        ka += idx * a_strides[d]
+        kb += idx * b_strides[d]
+        i = q
+    d = MAX_DIMS - ndim
+    return kc + i * c_strides[d], ka + i * a_strides[d], kb + i * b_strides[d]
+
+
+@cuda.jit(cache=True)
+def _where(cond, a, a_value, a_is_number, b, b_value, b_is_number,
+           shape, c_strides, a_strides, b_strides, ndim, out):
+    # out[i] = a[ka] if cond[kc] else b[kb]; a number arrives by value with the launch
+    # (its array is then a one-element stand-in, never read).
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        kc, ka, kb = _strided_offsets3(i, shape, c_strides, a_strides, b_strides, ndim)
+        if cond[kc]:
+            if a_is_number:
+                out[i] = a_value
+            else:
+                out[i] = a[ka]
+        else:
+            if b_is_number:
+                out[i] = b_value
+            else:
+                out[i] = b[kb]
+
+
+_STAND_INS = {}
+
+
+def _stand_in(dtype):
+    """A one-element device array of ``dtype``, made once: the array argument that
+    goes with a number."""
+    a = _STAND_INS.get(dtype)
+    if a is None:
+        a = _STAND_INS[dtype] = cuda.device_array(1, dtype)
+    return a
+
+
+def where(cond, a, b, out):
+    """out = a where cond else b, elementwise with NumPy broadcasting (np.where).
+
+    cond: a bool device array. a, b: device arrays or Python numbers (not both
+    numbers); a number is converted to out's dtype. out: the broadcast shape of the
+    three; any dtype, the store converts. out may be a or b itself (each element is
+    read and written by one thread): ``where(mask, 0, x, x)`` is x[mask] = 0 in place.
+    """
+    if out.size == 0:
+        return
+    shapes = []
+    args = []
+    for v in (a, b):
+        if _is_number(v):
+            shapes.append(())
+            args += [_stand_in(out.dtype), out.dtype.type(v), True]
+        else:
+            shapes.append(tuple(v.shape))
+            args += [_flat(v), out.dtype.type(0), False]
+    shape, c_st, a_st, b_st, ndim = _broadcast_plan(
+        tuple(cond.shape), shapes[0], shapes[1], tuple(out.shape))
+    o = _flat(out)
+    blocks, threads = grid_1d(o.shape[0])
+    _where[blocks, threads](_flat(cond), *args[:3], *args[3:], shape, c_st, a_st, b_st, ndim, o)
+
+
 # ------------------------------------------------------------------ unary
 
-_NEG, _EXP, _LOG, _SQRT, _ABS, _SIGN = range(6)
+_NEG, _EXP, _LOG, _SQRT, _ABS, _SIGN, _SIN, _COS = range(8)
 _UNARY_OPS = {"neg": _NEG, "exp": _EXP, "log": _LOG, "sqrt": _SQRT, "abs": _ABS,
-              "sign": _SIGN}
+              "sign": _SIGN, "sin": _SIN, "cos": _COS}
 
 # The largest double whose exp is finite: log(DBL_MAX).
 _EXP_MAX = 709.782712893384
@@ -390,6 +474,17 @@ def _unary(op, x, out):
                 out[i] = math.nan
         elif op == _ABS:
             out[i] = abs(v)
+        elif op == _SIN:
+            # ±inf and NaN give NaN (written out: Python's math.sin raises on inf)
+            if v - v == 0:
+                out[i] = math.sin(v)
+            else:
+                out[i] = math.nan
+        elif op == _COS:
+            if v - v == 0:
+                out[i] = math.cos(v)
+            else:
+                out[i] = math.nan
         else:  # _SIGN
             if v > 0:
                 out[i] = 1
@@ -405,8 +500,9 @@ def unary(op, x, out):
     """out = f(x) elementwise; x, out: one shape, float32 / float64 (or int64).
 
     op: "neg" −x, "exp" eˣ, "log" ln x (ln 0 = −inf, ln of a negative = NaN),
-    "sqrt" √x (NaN below 0), "abs" |x|, "sign" −1, 0 or 1 (NaN for NaN).
-    exp, log and sqrt of float32 are computed in float32; of int64, in float64.
+    "sqrt" √x (NaN below 0), "abs" |x|, "sign" −1, 0 or 1 (NaN for NaN),
+    "sin" sin x, "cos" cos x (NaN for ±inf and NaN).
+    exp, log, sqrt, sin and cos of float32 are computed in float32; of int64, in float64.
     """
     code = _op_code(_UNARY_OPS, op)
     if out.size == 0:

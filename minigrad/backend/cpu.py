@@ -185,6 +185,11 @@ class CPUBackend:
     sqrt = staticmethod(np.sqrt)
     abs = staticmethod(np.abs)
     sign = staticmethod(np.sign)
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    maximum = staticmethod(np.maximum)
+    minimum = staticmethod(np.minimum)
+    where = staticmethod(np.where)
     eq = staticmethod(np.equal)
     ne = staticmethod(np.not_equal)
     lt = staticmethod(np.less)
@@ -214,8 +219,16 @@ class CPUBackend:
         return np.asarray(x.max(axis=axis, keepdims=keepdims))
 
     @staticmethod
+    def min(x, axis=None, keepdims=False):
+        return np.asarray(x.min(axis=axis, keepdims=keepdims))
+
+    @staticmethod
     def argmax(x, axis=None):
         return np.asarray(x.argmax(axis=axis)).astype(np.int64, copy=False)
+
+    @staticmethod
+    def argmin(x, axis=None):
+        return np.asarray(x.argmin(axis=axis)).astype(np.int64, copy=False)
 
     @staticmethod
     def column_sums(g, out=None):
@@ -258,7 +271,30 @@ class CPUBackend:
 
     @staticmethod
     def getitem(x, index):
-        return np.asarray(x[index])
+        out = x[index]
+        if not isinstance(out, np.ndarray):
+            # an integer per axis gives NumPy a scalar (a copy); with a trailing ... it
+            # gives a 0-d view, as PyTorch's t[i] is a view
+            out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+        return out
+
+    @staticmethod
+    def setitem(x, index, value):
+        """x[index] = value, in place (value broadcast to the selection)."""
+        x[index] = value
+
+    @staticmethod
+    def concatenate(xs, axis):
+        return np.concatenate(xs, axis)
+
+    @staticmethod
+    def may_share_memory(a, b):
+        """Whether a and b may be views of one storage (a bounds check, no more)."""
+        return np.may_share_memory(a, b)
+
+    @staticmethod
+    def is_contiguous(a):
+        return a.flags.c_contiguous
 
     @staticmethod
     def index_grad(shape, index, g, dtype, basic):

@@ -188,6 +188,26 @@ class CUDABackend:
     def sign(self, x):
         return self._unary("sign", np.sign, x)
 
+    def sin(self, x):
+        return self._unary("sin", np.sin, x)
+
+    def cos(self, x):
+        return self._unary("cos", np.cos, x)
+
+    def maximum(self, a, b):
+        return self._binary("maximum", np.maximum, a, b)
+
+    def minimum(self, a, b):
+        return self._binary("minimum", np.minimum, a, b)
+
+    def where(self, cond, a, b):
+        """a where cond else b, broadcast (np.where); a or b may be a Python number."""
+        shape = np.broadcast_shapes(cond.shape, _shape_of(a), _shape_of(b))
+        dtype = np.result_type(*(x.dtype if hasattr(x, "dtype") else x for x in (a, b)))
+        out = self.empty(shape, dtype)
+        E.where(cond, a, b, out)
+        return out
+
     def _compare(self, op, a, b):
         out = self.empty(np.broadcast_shapes(_shape_of(a), _shape_of(b)), _BOOL)
         E.compare(op, a, b, out)
@@ -282,6 +302,15 @@ class CUDABackend:
         R.row_argmax(rows, out)
         return out.reshape(self._out_shape(x, axes, False))
 
+    # min(x) = −max(−x), and the first index of the largest −x is that of the smallest
+    # x: two more passes than a kernel of their own, on ops no training step runs.
+
+    def min(self, x, axis=None, keepdims=False):
+        return self.neg(self.max(self.neg(x), axis, keepdims))
+
+    def argmin(self, x, axis=None):
+        return self.argmax(self.neg(x), axis)
+
     def column_sums(self, g, out=None):
         """Σ over rows of a 2-D array: the bias gradient Σ_rows δ (into ``out`` when given)."""
         if out is None:
@@ -356,7 +385,26 @@ class CUDABackend:
             raise IndexError(f"index out of range for a first axis of size {n}")
         return self.from_numpy(host.astype(np.int64))
 
+    def _mask_index(self, x, mask):
+        """A bool mask over x's leading dimensions -> (flat rows view of x, the
+        positions it selects as a device int64 array). The positions are found on
+        the host: how many there are decides the result's shape."""
+        if tuple(mask.shape) != tuple(x.shape[:mask.ndim]):
+            raise IndexError(f"a boolean mask of shape {tuple(mask.shape)} does not match "
+                             f"the tensor's shape {tuple(x.shape)}")
+        picked = np.flatnonzero(self.to_numpy(mask)).astype(np.int64)
+        lead = _size(x.shape[:mask.ndim])
+        return x.reshape(lead, _size(x.shape[mask.ndim:])), self.from_numpy(picked)
+
+    def _is_mask(self, index):
+        return isinstance(index, (self.array_type, np.ndarray)) and index.dtype == _BOOL
+
     def getitem(self, x, index):
+        if self._is_mask(index):
+            rows, picked = self._mask_index(x, self.asarray(index))
+            out = self.empty((picked.shape[0],) + tuple(x.shape[index.ndim:]), x.dtype)
+            E.take_rows(rows, picked, out.reshape(picked.shape[0], rows.shape[1]))
+            return out
         parts = index if isinstance(index, tuple) else (index,)
         if all(isinstance(i, (int, slice, type(None), type(Ellipsis))) and not isinstance(i, bool)
                for i in parts):
@@ -375,6 +423,10 @@ class CUDABackend:
     def index_grad(self, shape, index, g, dtype, basic):
         """The gradient of ``x[index]``: ``g`` scattered into zeros of ``shape``."""
         out = self.zeros(shape, dtype)
+        if self._is_mask(index):
+            rows, picked = self._mask_index(out, self.asarray(index))
+            E.index_add_rows(g.reshape(picked.shape[0], rows.shape[1]), picked, rows)
+            return out
         if basic:
             offset, _, strides = self._basic_view(shape, index)
             E.scatter(g, offset, strides, out)
@@ -384,6 +436,63 @@ class CUDABackend:
             E.index_add_rows(g.reshape(rows.shape[0], width), rows,
                              out.reshape(shape[0], width))
         return out
+
+    def setitem(self, x, index, value):
+        """x[index] = value, in place: a basic index (integers, slices, None, ...) or a
+        bool mask of x's shape; value a number or an array broadcast to the selection."""
+        if self._is_mask(index):
+            mask = self.asarray(index)
+            if tuple(mask.shape) != tuple(x.shape):
+                raise IndexError(
+                    f"CUDA tensors take item assignment through a boolean mask of the "
+                    f"tensor's own shape {tuple(x.shape)}, got one of {tuple(mask.shape)}")
+            E.where(mask, value, x, x)
+            return
+        parts = index if isinstance(index, tuple) else (index,)
+        if not all(isinstance(i, (int, slice, type(None), type(Ellipsis)))
+                   and not isinstance(i, bool) for i in parts):
+            raise IndexError(
+                "CUDA tensors take item assignment with a basic index (integers, slices, "
+                "None, ...) or a boolean mask; gather the rows with x[index] instead")
+        offset, shape, strides = self._basic_view(x.shape, index)
+        if isinstance(value, self.array_type) and tuple(value.shape) == tuple(shape):
+            part = value
+        elif isinstance(value, self.array_type):
+            part = self.broadcast_to(value, shape)
+        else:
+            part = self.full(shape, value, x.dtype)
+        E.scatter(part, offset, strides, x)
+
+    def concatenate(self, xs, axis):
+        """The arrays joined along ``axis``: each scattered into its slice of the result."""
+        shape = list(xs[0].shape)
+        shape[axis] = sum(x.shape[axis] for x in xs)
+        out = self.empty(tuple(shape), np.result_type(*(x.dtype for x in xs)))
+        start = 0
+        for x in xs:
+            n = x.shape[axis]
+            index = (slice(None),) * axis + (slice(start, start + n),)
+            offset, _, strides = self._basic_view(out.shape, index)
+            E.scatter(x, offset, strides, out)
+            start += n
+        return out
+
+    @staticmethod
+    def _span(a):
+        """[first, last) byte address of a's elements (the simulator's arrays are NumPy
+        arrays inside, with NumPy's interface and no CUDA one)."""
+        interface = a.__array_interface__ if SIMULATOR else a.__cuda_array_interface__
+        start = interface["data"][0]
+        return start, start + a.size * a.dtype.itemsize
+
+    def may_share_memory(self, a, b):
+        """Whether a and b overlap in device memory (a bounds check, no more)."""
+        (a0, a1), (b0, b1) = self._span(a), self._span(b)
+        return a0 < b1 and b0 < a1
+
+    @staticmethod
+    def is_contiguous(a):
+        return True  # every array of this backend is C-contiguous
 
     # ---- matrix products ----------------------------------------------------------------
 

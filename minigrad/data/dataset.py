@@ -30,7 +30,7 @@ class Dataset:
 
 def _as_array(x, position, backend):
     if isinstance(x, Tensor):
-        return x.data if backend is not None else x._host()
+        return x.raw if backend is not None else x._host()
     if isinstance(x, np.ndarray):
         return x
     raise TypeError(

@@ -4,32 +4,27 @@ Activation derivatives are written in terms of the output y = f(x), which is wha
 forward keeps: relu′ = [y > 0], σ′ = y(1 − y), tanh′ = 1 − y².
 """
 
-from ..autograd import Function
+from ..autograd import RawFunction
+from .arithmetic import _to_float
 
 
-def _check_float(x, op):
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point tensor, got dtype {x.dtype}")
-
-
-class Activation(Function):
+class Activation(RawFunction):
     """y = f(x) elementwise for f in relu, leaky_relu, sigmoid, tanh;  ∂L/∂x = ∂L/∂y ⊙ f′."""
 
     @staticmethod
     def forward(ctx, x, name, slope):
-        _check_float(x, name)
-        y = ctx.backend.activation(name, x, slope)
+        y = ctx.backend.activation(name, _to_float(ctx.backend, x), slope)
         ctx.save_for_backward(y)
-        ctx.name, ctx.slope = name, slope
+        ctx.activation, ctx.slope = name, slope
         return y
 
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        return ctx.backend.activation_backward(ctx.name, grad, y, ctx.slope), None, None
+        return ctx.backend.activation_backward(ctx.activation, grad, y, ctx.slope), None, None
 
 
-class LinearActivation(Function):
+class LinearActivation(RawFunction):
     """A dense layer and its activation in one node: h = f(x Wᵀ + b).
 
     x is (N, in), W is (out, in) as in PyTorch, b is (out,) or None, f one of
@@ -44,7 +39,7 @@ class LinearActivation(Function):
     def forward(ctx, x, weight, bias, name, slope):
         h = ctx.backend.linear(x, weight, bias, name, slope)
         ctx.save_for_backward(x, weight, h)
-        ctx.name, ctx.slope, ctx.has_bias = name, slope, bias is not None
+        ctx.activation, ctx.slope, ctx.has_bias = name, slope, bias is not None
         return h
 
     @staticmethod
@@ -54,18 +49,17 @@ class LinearActivation(Function):
         need_b = ctx.has_bias and needs[2]
         # ∂W and ∂b straight into the optimizer's gradient buffer when it has a slot
         gx, gw, gb = ctx.backend.linear_backward(
-            grad, x, weight, h, ctx.name, ctx.slope, needs[0], needs[1], need_b,
+            grad, x, weight, h, ctx.activation, ctx.slope, needs[0], needs[1], need_b,
             ctx.grad_buffer(1) if needs[1] else None, ctx.grad_buffer(2) if need_b else None)
         return gx, gw, gb, None, None
 
 
-class Softmax(Function):
+class Softmax(RawFunction):
     """y = softmax(x) along ``axis``;  ∂L/∂x = y ⊙ (g − Σ_axis g ⊙ y)."""
 
     @staticmethod
     def forward(ctx, x, axis):
-        _check_float(x, "softmax")
-        y = ctx.backend.softmax(x, axis)
+        y = ctx.backend.softmax(_to_float(ctx.backend, x), axis)
         ctx.save_for_backward(y)
         ctx.axis = axis
         return y
@@ -78,13 +72,12 @@ class Softmax(Function):
         return be.mul(y, be.sub(grad, dot)), None
 
 
-class LogSoftmax(Function):
+class LogSoftmax(RawFunction):
     """y = x − log Σ_axis eˣ (stable);  ∂L/∂x = g − softmax(x) · Σ_axis g."""
 
     @staticmethod
     def forward(ctx, x, axis):
-        _check_float(x, "log_softmax")
-        y = ctx.backend.log_softmax(x, axis)
+        y = ctx.backend.log_softmax(_to_float(ctx.backend, x), axis)
         ctx.save_for_backward(y)
         ctx.axis = axis
         return y
@@ -96,7 +89,7 @@ class LogSoftmax(Function):
         return be.sub(grad, be.mul(be.exp(y), be.sum(grad, ctx.axis, True))), None
 
 
-class Dropout(Function):
+class Dropout(RawFunction):
     """y = x ⊙ mask, mask = [u ≥ p] / (1 − p);  ∂L/∂x = ∂L/∂y ⊙ mask."""
 
     @staticmethod

@@ -7,10 +7,10 @@ does, so their backward sums the gradient back down to each input's shape.
 
 import numpy as np
 
-from ..autograd import Function
+from .. import tensor as _tensor
+from ..autograd import RawFunction
 
 _F64 = np.dtype(np.float64)
-_F32 = np.dtype(np.float32)
 
 
 def _shape(x):
@@ -21,11 +21,18 @@ def _promote(be, out, a, b):
     """Apply PyTorch's type promotion where NumPy's differs.
 
     NumPy turns int + Python float, int / int and int64 + float32 into float64;
-    PyTorch gives float32 unless an operand is float64 already.
+    PyTorch gives the default float dtype (float32) unless an operand is float64.
     """
     if out.dtype == _F64 and not _is_f64(a) and not _is_f64(b):
-        return be.astype(out, _F32)
+        default = _tensor._default_float
+        return out if default == _F64 else be.astype(out, default)
     return out
+
+
+def _to_float(be, x):
+    """An integer or bool input of a float op (exp, log, sin, ...) computes in the
+    default float dtype, as in PyTorch: exp of an int64 tensor is float32."""
+    return x if x.dtype.kind == "f" else be.astype(x, _tensor._default_float)
 
 
 def _is_f64(x):
@@ -47,7 +54,7 @@ def _reduce_to(ctx, i, g, shape):
     return ctx.backend.sum_to_shape(g, shape) if ctx.needs_input_grad[i] else None
 
 
-class Add(Function):
+class Add(RawFunction):
     """out = a + b;  ∂out/∂a = 1, ∂out/∂b = 1."""
 
     @staticmethod
@@ -61,7 +68,7 @@ class Add(Function):
         return _reduce_to(ctx, 0, grad, sa), _reduce_to(ctx, 1, grad, sb)
 
 
-class Sub(Function):
+class Sub(RawFunction):
     """out = a − b;  ∂out/∂a = 1, ∂out/∂b = −1."""
 
     @staticmethod
@@ -76,7 +83,7 @@ class Sub(Function):
         return _reduce_to(ctx, 0, grad, sa), None if gb is None else ctx.backend.neg(gb)
 
 
-class Mul(Function):
+class Mul(RawFunction):
     """out = a · b;  ∂out/∂a = b, ∂out/∂b = a."""
 
     @staticmethod
@@ -93,7 +100,7 @@ class Mul(Function):
         return ga, gb
 
 
-class Div(Function):
+class Div(RawFunction):
     """out = a / b;  ∂out/∂a = 1/b, ∂out/∂b = −a/b² = −out/b."""
 
     @staticmethod
@@ -114,7 +121,7 @@ class Div(Function):
         return ga, gb
 
 
-class Neg(Function):
+class Neg(RawFunction):
     """out = −x."""
 
     @staticmethod
@@ -126,28 +133,51 @@ class Neg(Function):
         return ctx.backend.neg(grad)
 
 
-class Pow(Function):
-    """out = xᵖ for a constant p;  ∂out/∂x = p · xᵖ⁻¹."""
+class Pow(RawFunction):
+    """out = aᵇ, a and b each a tensor or a number (broadcast);
+    ∂out/∂a = b · aᵇ⁻¹ (0 where b = 0, as PyTorch: d(x⁰)/dx = 0 even at x = 0),
+    ∂out/∂b = aᵇ · ln a (0 where a = 0 and b ≥ 0)."""
 
     @staticmethod
-    def forward(ctx, x, p):
-        ctx.save_for_backward(x)
-        ctx.p = p
-        return _promote(ctx.backend, ctx.backend.power(x, p), x, p)  # int ** 0.5 -> float32
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        ctx.shapes = _shape(a), _shape(b)
+        return _binary(ctx, ctx.backend.power, "**", a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        be, p = ctx.backend, ctx.p
-        return be.mul(grad, be.mul(be.power(x, p - 1), p)), None
+        a, b = ctx.saved_tensors
+        be, (sa, sb) = ctx.backend, ctx.shapes
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            if isinstance(b, (int, float)):
+                if b == 0:
+                    ga = be.zeros(sa, a.dtype)
+                else:
+                    ga = be.mul(grad, be.mul(be.power(a, b - 1), b))
+            else:
+                # where b = 0 the power aᵇ⁻¹ may be inf (a = 0): the factor b = 0 wins
+                d = be.mul(be.power(a, be.sub(b, 1)), b)
+                d = be.where(be.eq(b, 0), 0.0, d)
+                ga = _reduce_to(ctx, 0, be.mul(grad, d), sa)
+        if ctx.needs_input_grad[1]:
+            out = be.power(a, b)
+            log_a = np.log(a) if isinstance(a, (int, float)) else be.log(a)
+            d = be.mul(out, log_a)
+            if not isinstance(a, (int, float)):
+                d = be.where(be.logical_and(be.eq(a, 0), be.ge(b, 0)), 0.0, d)
+            elif a == 0:
+                d = be.where(be.ge(b, 0), 0.0, d)
+            gb = _reduce_to(ctx, 1, be.mul(grad, d), sb)
+        return ga, gb
 
 
-class Exp(Function):
+class Exp(RawFunction):
     """out = eˣ;  ∂out/∂x = eˣ = out."""
 
     @staticmethod
     def forward(ctx, x):
-        out = ctx.backend.exp(x)
+        out = ctx.backend.exp(_to_float(ctx.backend, x))
         ctx.save_for_backward(out)
         return out
 
@@ -157,11 +187,12 @@ class Exp(Function):
         return ctx.backend.mul(grad, out)
 
 
-class Log(Function):
+class Log(RawFunction):
     """out = ln x;  ∂out/∂x = 1/x."""
 
     @staticmethod
     def forward(ctx, x):
+        x = _to_float(ctx.backend, x)
         ctx.save_for_backward(x)
         return ctx.backend.log(x)
 
@@ -171,12 +202,12 @@ class Log(Function):
         return ctx.backend.div(grad, x)
 
 
-class Sqrt(Function):
+class Sqrt(RawFunction):
     """out = √x;  ∂out/∂x = 1 / (2√x) = 1 / (2·out)."""
 
     @staticmethod
     def forward(ctx, x):
-        out = ctx.backend.sqrt(x)
+        out = ctx.backend.sqrt(_to_float(ctx.backend, x))
         ctx.save_for_backward(out)
         return out
 
@@ -187,7 +218,38 @@ class Sqrt(Function):
         return be.div(grad, be.mul(out, 2.0))
 
 
-class Abs(Function):
+class Sin(RawFunction):
+    """out = sin x;  ∂out/∂x = cos x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        x = _to_float(ctx.backend, x)
+        ctx.save_for_backward(x)
+        return ctx.backend.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return ctx.backend.mul(grad, ctx.backend.cos(x))
+
+
+class Cos(RawFunction):
+    """out = cos x;  ∂out/∂x = −sin x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        x = _to_float(ctx.backend, x)
+        ctx.save_for_backward(x)
+        return ctx.backend.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        be = ctx.backend
+        return be.neg(be.mul(grad, be.sin(x)))
+
+
+class Abs(RawFunction):
     """out = |x|;  ∂out/∂x = sign(x) (0 at x = 0, as PyTorch)."""
 
     @staticmethod
@@ -201,7 +263,7 @@ class Abs(Function):
         return ctx.backend.mul(grad, ctx.backend.sign(x))
 
 
-class Clamp(Function):
+class Clamp(RawFunction):
     """out = min(max(x, lo), hi);  ∂out/∂x = 1 where lo ≤ x ≤ hi, else 0."""
 
     @staticmethod
@@ -222,7 +284,7 @@ class Clamp(Function):
         return be.mul(grad, inside), None, None
 
 
-class MatMul(Function):
+class MatMul(RawFunction):
     """out = A B (1-D operands as NumPy: a vector on the left is a row, on the right a column).
 
     With G = ∂L/∂out:  ∂L/∂A = G Bᵀ,  ∂L/∂B = Aᵀ G.
@@ -254,7 +316,7 @@ class MatMul(Function):
         return ga, gb
 
 
-class Cast(Function):
+class Cast(RawFunction):
     """out = x as another floating dtype; the gradient is cast back."""
 
     @staticmethod
@@ -267,7 +329,7 @@ class Cast(Function):
         return ctx.backend.astype(grad, ctx.in_dtype), None
 
 
-class ToDevice(Function):
+class ToDevice(RawFunction):
     """out = x copied to another device; the gradient is copied back."""
 
     @staticmethod
@@ -278,3 +340,101 @@ class ToDevice(Function):
     @staticmethod
     def backward(ctx, grad):
         return ctx.backend.from_numpy(ctx.out_backend.to_numpy(grad)), None
+
+
+class _Extremum(RawFunction):
+    """out = max(a, b) (Maximum) or min(a, b) (Minimum) elementwise; the gradient goes
+    to the operand that was chosen, split evenly between the two where they tie."""
+
+    pick = None  # the backend's method: "maximum" or "minimum"
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.save_for_backward(a, b)
+        ctx.shapes = _shape(a), _shape(b)
+        return _binary(ctx, getattr(ctx.backend, cls.pick), cls.pick, a, b)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        a, b = ctx.saved_tensors
+        be, (sa, sb) = ctx.backend, ctx.shapes
+        wins = be.gt(a, b) if cls.pick == "maximum" else be.lt(a, b)
+        # share of a: 1 where it was chosen, ½ on a tie, 0 where b was
+        share = be.add(be.astype(wins, grad.dtype), be.mul(be.astype(be.eq(a, b), grad.dtype), 0.5))
+        ga = _reduce_to(ctx, 0, be.mul(grad, share), sa) if ctx.needs_input_grad[0] else None
+        gb = (_reduce_to(ctx, 1, be.mul(grad, be.sub(1.0, share)), sb)
+              if ctx.needs_input_grad[1] else None)
+        return ga, gb
+
+
+class Maximum(_Extremum):
+    pick = "maximum"
+
+
+class Minimum(_Extremum):
+    pick = "minimum"
+
+
+class Where(RawFunction):
+    """out = a where cond else b (a, b broadcast; either may be a number);
+    ∂out/∂a = [cond], ∂out/∂b = [not cond]."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        if cond.dtype.kind != "b":
+            raise TypeError(f"where: the condition must be a bool tensor, got dtype {cond.dtype}")
+        ctx.save_for_backward(cond)
+        ctx.shapes = _shape(a), _shape(b)
+        be = ctx.backend
+        try:
+            out = be.where(cond, a, b)
+        except ValueError:
+            raise ValueError(f"where: shapes {_shape(cond)}, {_shape(a)} and {_shape(b)} "
+                             f"cannot be broadcast together") from None
+        return _promote(be, out, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (cond,) = ctx.saved_tensors
+        be, (sa, sb) = ctx.backend, ctx.shapes
+        ga = _reduce_to(ctx, 1, be.where(cond, grad, 0.0), sa) if ctx.needs_input_grad[1] else None
+        gb = _reduce_to(ctx, 2, be.where(cond, 0.0, grad), sb) if ctx.needs_input_grad[2] else None
+        return None, ga, gb
+
+
+class Clone(RawFunction):
+    """out = a copy of x in storage of its own (in C order);  ∂out/∂x = 1."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.backend.copy(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class Expand(RawFunction):
+    """out = x repeated along its broadcast dimensions;  the gradient is summed back."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return ctx.backend.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.backend.sum_to_shape(grad, ctx.in_shape), None
+
+
+class Full(RawFunction):
+    """out = ``value`` everywhere, in x's shape and dtype: ``fill_`` on a tensor of a
+    graph. out does not depend on x, so no gradient flows back to it."""
+
+    @staticmethod
+    def forward(ctx, x, value):
+        return ctx.backend.full(x.shape, value, x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, None

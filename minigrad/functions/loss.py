@@ -6,14 +6,14 @@ losses and their reduction in one kernel; backward is one kernel too.
 or sum and has the losses' shape after "none"; the backend folds it into the kernel.
 """
 
-from ..autograd import Function
+from ..autograd import RawFunction
 
 
 def _scale(reduction, n):
     return 1.0 / max(n, 1) if reduction == "mean" else 1.0
 
 
-class MSELoss(Function):
+class MSELoss(RawFunction):
     """L = reduce((ŷ − y)²);  ∂L/∂ŷ = 2(ŷ − y)/N for the mean,  ∂L/∂y = −∂L/∂ŷ."""
 
     @staticmethod
@@ -31,7 +31,7 @@ class MSELoss(Function):
         return g, be.neg(g) if ctx.needs_input_grad[1] else None, None
 
 
-class CrossEntropyLoss(Function):
+class CrossEntropyLoss(RawFunction):
     """Softmax and cross-entropy fused, on logits z (N, C).
 
     Class targets y (N,):            L_i = log Σ_j e^{z_ij} − z_{i,y_i}
@@ -60,7 +60,7 @@ class CrossEntropyLoss(Function):
         return gz, gt, None
 
 
-class BCEWithLogitsLoss(Function):
+class BCEWithLogitsLoss(RawFunction):
     """Binary cross-entropy on logits z, stable for any z:
     L = max(z, 0) − z·y + log(1 + e^{−|z|});  ∂L/∂z = σ(z) − y,  ∂L/∂y = −z."""
 
@@ -81,7 +81,7 @@ class BCEWithLogitsLoss(Function):
         return gz, gt, None
 
 
-class BCELoss(Function):
+class BCELoss(RawFunction):
     """Binary cross-entropy on probabilities p, each log clamped at −100 as PyTorch:
     L = −(y·log p + (1 − y)·log(1 − p));
     ∂L/∂p = (p − y) / max(p(1 − p), 1e−12),  ∂L/∂y = log(1 − p) − log p (clamped)."""

@@ -1,19 +1,29 @@
-"""Reductions: sum, mean, max. Their backward spreads the gradient back over the
+"""Reductions: sum, mean, max, min. Their backward spreads the gradient back over the
 axes that were reduced (each input element contributed to one output element)."""
 
-from ..autograd import Function
+import numpy as np
+
+from .. import tensor as _tensor
+from ..autograd import RawFunction
+
+
+def _float(dtype):
+    return dtype if dtype.kind == "f" else _tensor._default_float
 
 
 def _axes(axis, ndim):
-    """axis (None, int or tuple, negatives allowed) -> a sorted tuple of axes."""
+    """axis (None, int or tuple, negatives allowed) -> a sorted tuple of axes.
+
+    A 0-d tensor takes dim 0 and −1 (as PyTorch), which reduce nothing."""
     if axis is None:
         return tuple(range(ndim))
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor of {ndim} dimensions")
-        out.append(a % ndim if ndim else 0)
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise IndexError(f"dim {a} is out of range for a tensor of {ndim} dimensions")
+        if ndim:
+            out.append(a % ndim)
     return tuple(sorted(set(out)))
 
 
@@ -26,7 +36,7 @@ def _spread(be, grad, in_shape, axes):
     return be.broadcast_to(be.reshape(grad, _kept_shape(in_shape, axes)), in_shape)
 
 
-class Sum(Function):
+class Sum(RawFunction):
     """out = Σ x over ``axis``;  ∂out/∂x = 1 for every summed element."""
 
     @staticmethod
@@ -39,8 +49,8 @@ class Sum(Function):
         return _spread(ctx.backend, grad, ctx.in_shape, ctx.axes), None, None
 
 
-class Mean(Function):
-    """out = (1/n) Σ x over ``axis``;  ∂out/∂x = 1/n."""
+class Mean(RawFunction):
+    """out = (1/n) Σ x over ``axis`` (NaN when n = 0, as PyTorch);  ∂out/∂x = 1/n."""
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
@@ -50,7 +60,11 @@ class Mean(Function):
             n *= x.shape[a]
         ctx.n = n
         be = ctx.backend
-        return be.div(be.sum(x, ctx.axes, keepdims), max(n, 1))
+        total = be.sum(x, ctx.axes, keepdims)
+        if n == 0:
+            return be.full(total.shape, np.nan, _float(total.dtype))
+        out = be.div(total, n)
+        return out if out.dtype == _float(x.dtype) else be.astype(out, _float(x.dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -58,17 +72,19 @@ class Mean(Function):
         return be.div(_spread(be, grad, ctx.in_shape, ctx.axes), ctx.n), None, None
 
 
-class Max(Function):
-    """out = max x over ``axis``. The gradient goes to the maximal element; where
-    several elements tie for the maximum it is split evenly between them."""
+class _Extreme(RawFunction):
+    """out = max x (Max) or min x (Min) over ``axis``. The gradient goes to the
+    extremal element; where several elements tie for it, it is split evenly."""
 
-    @staticmethod
-    def forward(ctx, x, axis, keepdims):
+    reduce = None  # the backend's method: "max" or "min"
+
+    @classmethod
+    def forward(cls, ctx, x, axis, keepdims):
         if x.size == 0:
-            raise ValueError("max: the tensor is empty")
+            raise ValueError(f"{cls.reduce}: the tensor is empty")
         be = ctx.backend
         ctx.axes = _axes(axis, x.ndim)
-        kept = be.max(x, ctx.axes, True)
+        kept = getattr(be, cls.reduce)(x, ctx.axes, True)
         ctx.save_for_backward(x, kept)
         return kept if keepdims else be.reshape(kept, tuple(
             n for i, n in enumerate(x.shape) if i not in ctx.axes))
@@ -77,6 +93,14 @@ class Max(Function):
     def backward(ctx, grad):
         x, kept = ctx.saved_tensors
         be = ctx.backend
-        is_max = be.astype(be.eq(x, kept), x.dtype)
-        share = be.div(is_max, be.sum(is_max, ctx.axes, True))
+        is_extreme = be.astype(be.eq(x, kept), x.dtype)
+        share = be.div(is_extreme, be.sum(is_extreme, ctx.axes, True))
         return be.mul(_spread(be, grad, x.shape, ctx.axes), share), None, None
+
+
+class Max(_Extreme):
+    reduce = "max"
+
+
+class Min(_Extreme):
+    reduce = "min"

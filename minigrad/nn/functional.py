@@ -47,12 +47,12 @@ def linear(input, weight, bias=None, activation="identity", negative_slope=0.01)
     # The common case, checked in one expression; anything else takes the checks
     # below, which say what is wrong.
     if (isinstance(input, Tensor) and isinstance(weight, Tensor) and activation in _FAST
-            and input.data.ndim == 2 and weight.data.ndim == 2
-            and input.data.shape[1] == weight.data.shape[1]
-            and input.data.dtype == weight.data.dtype and input._backend is weight._backend
+            and input.raw.ndim == 2 and weight.raw.ndim == 2
+            and input.raw.shape[1] == weight.raw.shape[1]
+            and input.raw.dtype == weight.raw.dtype and input._backend is weight._backend
             and (bias is None or (isinstance(bias, Tensor) and bias._backend is weight._backend
-                                  and bias.data.shape == (weight.data.shape[0],)
-                                  and bias.data.dtype == weight.data.dtype))):
+                                  and bias.raw.shape == (weight.raw.shape[0],)
+                                  and bias.raw.dtype == weight.raw.dtype))):
         return _fn.LinearActivation.apply(input, weight, bias, activation, 0.0)
     _need_tensor(input, "linear")
     _need_tensor(weight, "linear", "weight")
@@ -152,8 +152,8 @@ def _check_pair(input, target, op):
 def _same_float_pair(input, target, reduction):
     """True when input and target are float Tensors of one shape, dtype and device."""
     return (isinstance(input, Tensor) and isinstance(target, Tensor) and reduction in _REDUCTIONS
-            and input.data.dtype.kind == "f" and input.data.dtype == target.data.dtype
-            and input.data.shape == target.data.shape and input._backend is target._backend)
+            and input.raw.dtype.kind == "f" and input.raw.dtype == target.raw.dtype
+            and input.raw.shape == target.raw.shape and input._backend is target._backend)
 
 
 def _float_target(input, target, op):
@@ -186,11 +186,11 @@ def cross_entropy(input, target, reduction="mean"):
     """
     op = "cross_entropy"
     if (isinstance(input, Tensor) and isinstance(target, Tensor) and reduction in _REDUCTIONS
-            and input.data.ndim == 2 and input.data.dtype.kind == "f"
-            and target.data.ndim == 1 and target.data.dtype == _INT64
-            and target.data.shape[0] == input.data.shape[0] and input._backend is target._backend):
+            and input.raw.ndim == 2 and input.raw.dtype.kind == "f"
+            and target.raw.ndim == 1 and target.raw.dtype == _INT64
+            and target.raw.shape[0] == input.raw.shape[0] and input._backend is target._backend):
         be = input._backend
-        if not be.checks_values or be.validate_classes(target.data, input.data.shape[1]) is None:
+        if not be.checks_values or be.validate_classes(target.raw, input.raw.shape[1]) is None:
             return _fn.CrossEntropyLoss.apply(input, target, reduction)
     _check_pair(input, target, op)
     _check_reduction(reduction, op)
@@ -204,7 +204,7 @@ def cross_entropy(input, target, reduction="mean"):
                 f"integer tensor, got dtype {target.dtype} (use .long())")
         if target.shape[0] != n:
             raise ValueError(f"{op}: input has {n} rows but target has {target.shape[0]}")
-        bad = input._backend.validate_classes(target.data, c) if input._backend.checks_values else None
+        bad = input._backend.validate_classes(target.raw, c) if input._backend.checks_values else None
         if bad is not None:
             raise ValueError(f"{op}: target class {bad} is out of range for {c} classes [0, {c})")
         if target.dtype.itemsize != 8 or target.dtype.kind != "i":
@@ -231,7 +231,7 @@ def binary_cross_entropy(input, target, reduction="mean"):
     _check_pair(input, target, op)
     _check_reduction(reduction, op)
     target = _float_target(input, target, op)
-    if input._backend.checks_values and not input._backend.all_in_range(input.data, 0.0, 1.0):
+    if input._backend.checks_values and not input._backend.all_in_range(input.raw, 0.0, 1.0):
         raise ValueError(f"{op}: every input must be a probability in [0, 1] (use "
                          f"binary_cross_entropy_with_logits for logits)")
     return _fn.BCELoss.apply(input, target, reduction)

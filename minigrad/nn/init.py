@@ -38,7 +38,7 @@ def _fans(tensor):
 def _fill(tensor, host):
     with no_grad():
         be = tensor._backend
-        be.copy_(tensor.data, be.from_numpy(np.asarray(host, dtype=tensor.dtype)))
+        be.copy_(tensor.raw, be.from_numpy(np.asarray(host, dtype=tensor.dtype)))
     return tensor
 
 

@@ -6,7 +6,19 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..backend import get_backend
-from ..tensor import Tensor
+from ..tensor import _ALIASES as _DTYPE_NAMES
+from ..tensor import Tensor, _normalize_dtype, float32, float64
+from ..tensor import device as _device
+
+
+def _convert(t, backend, dtype):
+    """Put tensor t (its storage, in place of the old) on ``backend`` and/or, if it is
+    floating point, in ``dtype``."""
+    if dtype is not None and t.dtype.kind == "f" and t.dtype != dtype:
+        t.raw = t._backend.astype(t.raw, dtype)
+    if backend is not None and t._backend is not backend:
+        t.raw = backend.from_numpy(t._backend.to_numpy(t.raw))
+        t._backend = backend
 
 
 class Parameter(Tensor):
@@ -16,15 +28,16 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad=True):
         if isinstance(data, Tensor):
-            backend, array = data._backend, data.data
+            backend, array = data._backend, data.raw
         else:
             backend, array = get_backend("cpu"), np.asarray(data)
         if array.dtype.kind != "f":
             raise TypeError(f"Parameter: data must be floating point, got dtype {array.dtype}")
         if isinstance(array, np.ndarray) and not array.flags.c_contiguous:
             array = np.ascontiguousarray(array)  # optimizer kernels update flat views in place
-        self.data, self._backend = array, backend
+        self.raw, self._backend = array, backend
         self._requires_grad, self.grad, self.grad_fn = bool(requires_grad), None, None
+        self._counter = None
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
@@ -37,11 +50,16 @@ class Module:
     (after calling ``super().__init__()``) and define ``forward``. Assigning a
     Parameter or Module to an attribute registers it, in assignment order, which is
     the order ``parameters()`` yields; assigning None or deleting it unregisters it.
+    Tensors that are state but not learned (running statistics, constants) are
+    registered with ``register_buffer``: they move with ``to()`` and are saved in
+    ``state_dict()``, but no optimizer sees them.
     """
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name, value):
@@ -49,13 +67,22 @@ class Module:
             raise AttributeError(
                 f"cannot assign {name!r} before Module.__init__() is called "
                 f"(call super().__init__() first in {type(self).__name__}.__init__)")
-        params, modules = self._parameters, self._modules
+        params, modules, buffers = self._parameters, self._modules, self._buffers
         if name in params and value is not None and not isinstance(value, Parameter):
             raise TypeError(
                 f"cannot assign a {type(value).__name__} to {name!r}: it holds a Parameter, "
                 f"so it takes a Parameter or None (delete the attribute first to replace it)")
+        if name in buffers and not isinstance(value, Parameter):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign a {type(value).__name__} to buffer {name!r}: "
+                    f"it takes a Tensor or None")
+            buffers[name] = value
+            object.__setattr__(self, name, value)
+            return
         params.pop(name, None)
         modules.pop(name, None)
+        buffers.pop(name, None)
         if isinstance(value, Parameter):
             params[name] = value
         elif isinstance(value, Module):
@@ -65,6 +92,7 @@ class Module:
     def __delattr__(self, name):
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self._buffers.pop(name, None)
         object.__delattr__(self, name)
 
     def forward(self, *args, **kwargs):
@@ -79,6 +107,23 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None")
         setattr(self, name, param)
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Keep ``tensor`` as state that is not learned: ``self.<name>``, moved by
+        ``to()``, in ``state_dict()`` unless ``persistent`` is False."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_buffer: invalid buffer name {name!r}")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, "
+                            f"got {type(tensor).__name__}")
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"register_buffer: {name!r} is already a parameter or a module")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+        object.__setattr__(self, name, tensor)
 
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
@@ -119,8 +164,29 @@ class Module:
                 seen.add(id(p))
                 yield (f"{mod_name}.{name}" if mod_name else name), p
 
-    def parameters(self):
+    def parameters(self, recurse=True):
+        if not recurse:
+            return (p for p in self._parameters.values() if p is not None)
         return (p for _, p in self.named_parameters())
+
+    def named_buffers(self, prefix=""):
+        """(name, Tensor) pairs of every registered buffer, this module's first."""
+        for mod_name, module in self.named_modules(prefix):
+            for name, b in module._buffers.items():
+                if b is not None:
+                    yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    def buffers(self):
+        return (b for _, b in self.named_buffers())
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every child module, depth first, then on this one (as
+        PyTorch: ``model.apply(init_weights)``); returns self."""
+        for child in self.children():
+            if child is not None:
+                child.apply(fn)
+        fn(self)
+        return self
 
     # ---- modes and gradients ------------------------------------------------------
 
@@ -144,33 +210,63 @@ class Module:
             p.requires_grad_(flag)
         return self
 
-    def to(self, device):
-        """Move every parameter (the same Parameter objects) to ``device``; returns self."""
-        backend = get_backend(device)
-        for p in self.parameters():
-            if p._backend is not backend:
-                p.data = backend.from_numpy(p._backend.to_numpy(p.data))
-                p._backend = backend
-                if p.grad is not None:
-                    p.grad = p.grad.to(device)
+    def to(self, *args, device=None, dtype=None):
+        """Move every parameter and buffer (the same objects) to ``device`` and/or
+        convert the floating-point ones to ``dtype``: ``to("cuda")``, ``to(mg.float64)``,
+        ``to("cuda", mg.float64)``; returns self. Create optimizers after this."""
+        for a in args:
+            if isinstance(a, (str, _device)) and not (isinstance(a, str) and a in _DTYPE_NAMES):
+                device = a
+            else:
+                dtype = a
+        backend = None if device is None else get_backend(device)
+        dtype = _normalize_dtype(dtype)
+        if dtype is not None and dtype.kind != "f":
+            raise TypeError(f"Module.to: dtype must be a floating-point type, got {dtype}")
+        tensors = list(self.parameters()) + list(self.buffers())
+        for t in tensors:
+            _convert(t, backend, dtype)
+            if t.grad is not None:
+                _convert(t.grad, backend, dtype)
         return self
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(dtype=float32)
+
+    def double(self):
+        return self.to(dtype=float64)
 
     # ---- state ----------------------------------------------------------------------
 
+    def _state(self):
+        """name -> Tensor: every parameter, then every persistent buffer."""
+        state = OrderedDict(self.named_parameters())
+        for mod_name, module in self.named_modules():
+            for name, b in module._buffers.items():
+                if b is not None and name not in module._non_persistent:
+                    state[f"{mod_name}.{name}" if mod_name else name] = b
+        return state
+
     def state_dict(self):
-        """name -> a NumPy copy of each parameter's values."""
-        return OrderedDict((name, np.array(p._host(), copy=True))
-                           for name, p in self.named_parameters())
+        """name -> a NumPy copy of each parameter's and persistent buffer's values."""
+        return OrderedDict((name, np.array(t._host(), copy=True))
+                           for name, t in self._state().items())
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copy values from ``state_dict`` into the parameters.
+        """Copy values from ``state_dict`` into the parameters and buffers.
 
         Everything is checked before anything is copied, so a failed load changes
         nothing. With ``strict``, missing or unexpected keys raise RuntimeError; a
         value of the wrong shape raises ValueError either way. Returns the lists of
         missing and unexpected keys.
         """
-        own = OrderedDict(self.named_parameters())
+        own = self._state()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
@@ -193,7 +289,7 @@ class Module:
         with no_grad():
             for name, v in values.items():
                 p = own[name]
-                p._backend.copy_(p.data, p._backend.from_numpy(np.ascontiguousarray(v)))
+                p._backend.copy_(p.raw, p._backend.from_numpy(np.ascontiguousarray(v)))
         return missing, unexpected
 
     # ---- printing ---------------------------------------------------------------------

@@ -33,7 +33,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
         coef = max_norm / (total + 1e-6)
         if coef < 1.0:
             for g in grads:
-                g._backend.mul_(g.data, coef)
+                g._backend.mul_(g.raw, coef)
     return total
 
 
@@ -42,4 +42,4 @@ def clip_grad_value_(parameters, clip_value):
     if clip_value < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
     for g in _grads(parameters):
-        g._backend.copy_(g.data, g._backend.clamp(g.data, -clip_value, clip_value))
+        g._backend.copy_(g.raw, g._backend.clamp(g.raw, -clip_value, clip_value))

@@ -3,10 +3,12 @@
 One optimizer step should cost one kernel call per parameter group, not one per
 parameter (tinygrad's idea, DESIGN.md principle 5). So, when an optimizer is
 created, the parameters of each group that share a device and a dtype are copied
-end to end into one flat buffer (a "bucket") and each ``p.data`` becomes a view
+end to end into one flat buffer (a "bucket") and each ``p.raw`` becomes a view
 into it; gradients get a flat buffer of their own, into which ``backward()``
 writes them; state buffers (momentum, moments, …) are flat as well. ``step()`` then
-passes each whole bucket to one update kernel.
+passes each whole bucket to one update kernel, and advances each updated
+parameter's version counter, as any in-place change does: a graph that saved a
+parameter before the step refuses to backward through its new values.
 
 The step count is kept per parameter, as in PyTorch. A parameter without a
 gradient is skipped, and parameters whose counts differ (one was skipped before)
@@ -21,7 +23,7 @@ import numbers
 
 import numpy as np
 
-from ..autograd import enable_grad
+from ..autograd import bump_versions, enable_grad
 from ..tensor import Tensor
 
 
@@ -36,7 +38,7 @@ class _Bucket:
         self.dtype = params[0].dtype
         self.offsets = [0]
         for p in params:
-            self.offsets.append(self.offsets[-1] + p.data.size)
+            self.offsets.append(self.offsets[-1] + p.raw.size)
         total = self.offsets[-1]
         self.flat = be.empty((total,), self.dtype)
         self.grad = be.zeros((total,), self.dtype)
@@ -73,12 +75,12 @@ class _Bucket:
             raise RuntimeError(
                 f"optimizer: a parameter of shape {p.shape} on {p.device} has a gradient "
                 f"of shape {p.grad.shape} on {p.grad.device}")
-        if p.data is not self.views[i]:
-            be.copy_(self.views[i], p.data)
-            p.data = self.views[i]
+        if p.raw is not self.views[i]:
+            be.copy_(self.views[i], p.raw)
+            p.raw = self.views[i]
         p._grad_slot = self.grad_views[i]
-        if p.grad is not None and p.grad.data is not self.grad_views[i]:
-            be.copy_(self.grad_views[i], p.grad.data)
+        if p.grad is not None and p.grad.raw is not self.grad_views[i]:
+            be.copy_(self.grad_views[i], p.grad.raw)
             p.grad = Tensor._make(self.grad_views[i], be)
 
     def refresh_common_step(self):
@@ -110,7 +112,7 @@ class Optimizer:
     group. ``self.state[p]`` holds each parameter's step count and state buffers
     (views into the flat buffers), once the parameter has been stepped.
 
-    Note: a parameter's ``.data`` and ``.grad`` are views into the optimizer's flat
+    Note: a parameter's storage (``.raw``) and ``.grad`` are views into the optimizer's flat
     buffers. A gradient tensor kept from an earlier step is overwritten by the next
     ``backward()`` (after ``zero_grad()`` the parameter's ``.grad`` is None again, as
     usual); copy it (``g.detach().numpy().copy()``) to keep it.
@@ -214,8 +216,8 @@ class Optimizer:
         for buckets in self._group_buckets:
             for bucket in buckets:
                 for i, p in enumerate(bucket.params):
-                    if p.data is not bucket.views[i] or (
-                            p.grad is not None and p.grad.data is not bucket.grad_views[i]):
+                    if p.raw is not bucket.views[i] or (
+                            p.grad is not None and p.grad.raw is not bucket.grad_views[i]):
                         bucket.adopt(i)
         for group, buckets in zip(self.param_groups, self._group_buckets):
             names = self._buffers(group)
@@ -236,6 +238,7 @@ class Optimizer:
                 for entry in entries:
                     entry["step"] = t + 1
                 bucket.common_step = t + 1
+                bump_versions(params)
                 return
         # Consecutive parameters that have gradients and equal step counts: one call
         # each; in the usual case that is the whole bucket.
@@ -260,6 +263,7 @@ class Optimizer:
                 if entries[k] is None or bucket.entry_names[k] != key:
                     self._record(bucket, k, names)
                 entries[k]["step"] = t + 1
+            bump_versions(params[i:j])
             i = j
         bucket.refresh_common_step()
 
