@@ -10,7 +10,9 @@ import numpy as np
 
 from .. import functions as _fn
 from .. import random as _random
+from ..ops import where as _where
 from ..tensor import Tensor, _axis
+from ..tensor import arange as _arange
 
 _REDUCTIONS = ("mean", "sum", "none")
 _INT64 = np.dtype(np.int64)
@@ -113,14 +115,14 @@ def tanh(input):
     return _fn.Activation.apply(input, "tanh", 0.0)
 
 
-def softmax(input, axis=None, *, dim=None):
+def softmax(input, dim=None, *, axis=None):
     """e^{x_i} / Σ_j e^{x_j} along ``axis`` (``dim`` is an alias; the last axis by
     default), computed stably."""
     _need_tensor(input, "softmax")
     return _fn.Softmax.apply(input, _axis(axis, dim, "softmax", -1))
 
 
-def log_softmax(input, axis=None, *, dim=None):
+def log_softmax(input, dim=None, *, axis=None):
     """x_i − log Σ_j e^{x_j} along ``axis`` (``dim`` is an alias), computed stably."""
     _need_tensor(input, "log_softmax")
     return _fn.LogSoftmax.apply(input, _axis(axis, dim, "log_softmax", -1))
@@ -176,16 +178,28 @@ def mse_loss(input, target, reduction="mean"):
     return _fn.MSELoss.apply(input, target, reduction)
 
 
-def cross_entropy(input, target, reduction="mean"):
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
     """Softmax cross-entropy of logits ``input`` (N, C), fused and numerically stable.
 
     ``target`` is either class indices (N,) of an integer dtype, each in [0, C), or
     class probabilities (N, C) of a float dtype. A class index out of range raises
     ValueError on the CPU; on a GPU it makes that sample's loss NaN instead (checking
     first would copy the targets' range back to the host on every step).
+
+    As PyTorch: ``weight`` (C,) scales each class's loss (the mean then divides by
+    the total weight of the targets); samples whose target is ``ignore_index`` count
+    for nothing; ``label_smoothing`` ε mixes the target with the uniform distribution,
+    L = (1 − ε)·L_target + ε·(1/C)·Σ_c −log softmax(z)_c. With none of these, one
+    fused kernel computes the loss; with any, it is composed of ``log_softmax`` and
+    elementwise ops (same numbers, a few more passes).
     """
     op = "cross_entropy"
-    if (isinstance(input, Tensor) and isinstance(target, Tensor) and reduction in _REDUCTIONS
+    plain = weight is None and not label_smoothing
+    # (every class index checked to be in [0, C): none is ignore_index unless it is one)
+    if (plain and isinstance(input, Tensor) and isinstance(target, Tensor)
+            and not (isinstance(ignore_index, int) and 0 <= ignore_index < input.raw.shape[-1])
+            and reduction in _REDUCTIONS
             and input.raw.ndim == 2 and input.raw.dtype.kind == "f"
             and target.raw.ndim == 1 and target.raw.dtype == _INT64
             and target.raw.shape[0] == input.raw.shape[0] and input._backend is target._backend):
@@ -197,29 +211,143 @@ def cross_entropy(input, target, reduction="mean"):
     if input.ndim != 2:
         raise ValueError(f"{op}: input must be logits of shape (N, C), got {input.shape}")
     n, c = input.shape
+    weight = _check_class_weight(weight, input, op)
+    if not isinstance(label_smoothing, numbers.Real) or not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
     if target.ndim == 1:
-        if target.dtype.kind not in "iu":
-            raise TypeError(
-                f"{op}: a target of shape ({n},) holds class indices and must be an "
-                f"integer tensor, got dtype {target.dtype} (use .long())")
-        if target.shape[0] != n:
-            raise ValueError(f"{op}: input has {n} rows but target has {target.shape[0]}")
-        bad = input._backend.validate_classes(target.raw, c) if input._backend.checks_values else None
-        if bad is not None:
-            raise ValueError(f"{op}: target class {bad} is out of range for {c} classes [0, {c})")
-        if target.dtype.itemsize != 8 or target.dtype.kind != "i":
-            target = target.long()
-    elif target.ndim == 2:
+        target, ignored = _class_target(input, target, op, ignore_index)
+        # fused unless a sample is ignored (on a GPU, where that is not looked up, the
+        # default ignore_index takes the fused kernel: such a sample's loss is NaN)
+        if plain and (ignored is False or (ignored is None and ignore_index == -100)):
+            return _fn.CrossEntropyLoss.apply(input, target, reduction)
+        return _nll(input.log_softmax(1), target, weight, ignore_index, reduction, label_smoothing)
+    if target.ndim == 2:
         if target.dtype.kind != "f":
             raise TypeError(
                 f"{op}: a target of shape (N, C) holds class probabilities and must be "
                 f"floating point, got dtype {target.dtype}")
         target = _float_target(input, target, op)
+        if plain:
+            return _fn.CrossEntropyLoss.apply(input, target, reduction)
+        if label_smoothing:
+            target = target * (1.0 - label_smoothing) + label_smoothing / c
+        terms = -input.log_softmax(1) * target
+        losses = (terms if weight is None else terms * weight).sum(1)
+        return _reduce(losses, reduction)
+    raise ValueError(
+        f"{op}: target must be class indices ({n},) or probabilities ({n}, {c}), "
+        f"got shape {target.shape}")
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """The negative log-likelihood of class targets under log-probabilities ``input``
+    (N, C), as from ``log_softmax``: L_i = −w_{y_i} · input[i, y_i]; samples whose
+    target is ``ignore_index`` count for nothing, and the mean divides by the total
+    weight of the others. ``nll_loss(log_softmax(z), y)`` is ``cross_entropy(z, y)``."""
+    op = "nll_loss"
+    _check_pair(input, target, op)
+    _check_reduction(reduction, op)
+    if input.ndim != 2:
+        raise ValueError(f"{op}: input must be log-probabilities of shape (N, C), got {input.shape}")
+    weight = _check_class_weight(weight, input, op)
+    if target.ndim != 1:
+        raise ValueError(f"{op}: target must be class indices ({input.shape[0]},), got shape {target.shape}")
+    target, _ = _class_target(input, target, op, ignore_index)
+    return _nll(input, target, weight, ignore_index, reduction, 0.0)
+
+
+def _check_class_weight(weight, input, op):
+    if weight is None:
+        return None
+    _need_tensor(weight, op, "weight")
+    _check_same_device(input, weight, op)
+    if weight.shape != (input.shape[1],):
+        raise ValueError(f"{op}: weight must have one value per class, shape "
+                         f"({input.shape[1]},), got {weight.shape}")
+    return weight if weight.dtype == input.dtype else weight.to(dtype=input.dtype)
+
+
+def _class_target(input, target, op, ignore_index):
+    """(class indices as int64, whether one of them is ``ignore_index``). On the CPU
+    each is checked to be in [0, C) or ``ignore_index``; on a GPU nothing is looked
+    up (that would copy the targets back every step), and the second is None."""
+    n, c = input.shape
+    if target.dtype.kind not in "iu":
+        raise TypeError(
+            f"{op}: a target of shape ({n},) holds class indices and must be an "
+            f"integer tensor, got dtype {target.dtype} (use .long())")
+    if target.shape[0] != n:
+        raise ValueError(f"{op}: input has {n} rows but target has {target.shape[0]}")
+    be = input._backend
+    ignored = None
+    if be.checks_values:
+        host = be.to_numpy(target.raw)
+        is_ignored = host == ignore_index
+        bad = host[~is_ignored & ((host < 0) | (host >= c))]
+        if bad.size:
+            raise ValueError(f"{op}: target class {int(bad[0])} is out of range for {c} "
+                             f"classes [0, {c})")
+        ignored = bool(is_ignored.any())
+    return (target if target.dtype == _INT64 else target.long()), ignored
+
+
+def _nll(logp, target, weight, ignore_index, reduction, smoothing):
+    """−w_{y_i} log p_{i, y_i} per sample (and the label-smoothing term), composed of
+    where and sums so that it runs on every device; reduced as PyTorch does."""
+    n, c = logp.shape
+    classes = _arange(c, device=logp.device)
+    picks = target.unsqueeze(1) == classes                   # (N, C): True at y_i
+    valid = target != ignore_index                           # (N,)
+    if weight is None:
+        w = valid.to(dtype=logp.dtype)                       # w_{y_i} = 1, 0 when ignored
     else:
-        raise ValueError(
-            f"{op}: target must be class indices ({n},) or probabilities ({n}, {c}), "
-            f"got shape {target.shape}")
-    return _fn.CrossEntropyLoss.apply(input, target, reduction)
+        w = _where(valid, _where(picks, weight, 0.0).sum(1), 0.0)
+    losses = -_where(valid, _where(picks, logp, 0.0).sum(1), 0.0) * w
+    if smoothing:
+        uniform = -(logp if weight is None else logp * weight).sum(1)
+        losses = losses * (1.0 - smoothing) + _where(valid, uniform, 0.0) * (smoothing / c)
+    if reduction == "mean":
+        return losses.sum() / w.sum()
+    return losses.sum() if reduction == "sum" else losses
+
+
+def _reduce(losses, reduction):
+    if reduction == "mean":
+        return losses.mean()
+    return losses.sum() if reduction == "sum" else losses
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean absolute error: reduce(|input − target|)."""
+    _check_pair(input, target, "l1_loss")
+    _check_reduction(reduction, "l1_loss")
+    return _reduce((input - _float_target(input, target, "l1_loss")).abs(), reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """With d = input − target: ½d²/β where |d| < β, |d| − ½β elsewhere (β = 0: L1)."""
+    op = "smooth_l1_loss"
+    _check_pair(input, target, op)
+    _check_reduction(reduction, op)
+    if not isinstance(beta, numbers.Real) or beta < 0:
+        raise ValueError(f"{op}: beta must be a number >= 0, got {beta!r}")
+    d = input - _float_target(input, target, op)
+    ad = d.abs()
+    if beta == 0:
+        return _reduce(ad, reduction)
+    return _reduce(_where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """With d = input − target: ½d² where |d| < δ, δ(|d| − ½δ) elsewhere."""
+    op = "huber_loss"
+    _check_pair(input, target, op)
+    _check_reduction(reduction, op)
+    if not isinstance(delta, numbers.Real) or delta <= 0:
+        raise ValueError(f"{op}: delta must be a number > 0, got {delta!r}")
+    d = input - _float_target(input, target, op)
+    ad = d.abs()
+    return _reduce(_where(ad < delta, d * d * 0.5, (ad - 0.5 * delta) * delta), reduction)
 
 
 def binary_cross_entropy(input, target, reduction="mean"):

@@ -1,4 +1,5 @@
-"""Layers: Linear, the activations, Dropout, Identity, Softmax and Sequential."""
+"""Layers: Linear, the activations, Dropout, Identity, Softmax, Flatten, Sequential
+and ModuleList."""
 
 import math
 import numbers
@@ -6,8 +7,7 @@ import numbers
 import numpy as np
 
 from .. import random as _random
-from ..backend import get_backend
-from ..tensor import Tensor, _axis, _normalize_dtype, float32
+from ..tensor import Tensor, _axis, _backend_for, _normalize_dtype, get_default_dtype
 from . import functional as F
 from .module import Module, Parameter
 
@@ -15,17 +15,19 @@ from .module import Module, Parameter
 class Linear(Module):
     """y = x Wᵀ + b, with weight W of shape (out_features, in_features).
 
-    Initialised as PyTorch does: W and b uniform in ±1/√in_features.
+    Initialised as PyTorch does: W and b uniform in ±1/√in_features. Made on the
+    default device (``mg.set_default_device``) in the default dtype unless ``device``
+    and ``dtype`` say otherwise.
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None, device="cpu"):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         for name, n in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
                 raise ValueError(f"Linear: {name} must be a positive integer, got {n!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        dtype = _normalize_dtype(dtype) or float32
-        backend = get_backend(device)
+        dtype = _normalize_dtype(dtype) or get_default_dtype()
+        backend = _backend_for(device)
         bound = 1.0 / math.sqrt(in_features)
         rng = _random.generator()
 
@@ -96,9 +98,55 @@ class Softmax(Module):
         return f"dim={self.dim}"
 
 
+class LogSoftmax(Module):
+    """log softmax along ``dim`` (``axis`` is accepted too); NLLLoss's usual input."""
+
+    def __init__(self, dim=None, *, axis=None):
+        super().__init__()
+        self.dim = _axis(axis, dim, "LogSoftmax", -1)
+
+    def forward(self, x):
+        return F.log_softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
 class Identity(Module):
+    def __init__(self, *args, **kwargs):  # takes and ignores any argument, as PyTorch's
+        super().__init__()
+
     def forward(self, x):
         return x
+
+
+class Flatten(Module):
+    """Dimensions ``start_dim`` to ``end_dim`` merged into one: (N, C, H, W) -> (N, C·H·W)
+    by default, keeping the batch dimension."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Dimension ``dim`` split into ``unflattened_size``: Flatten's inverse."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x):
+        return x.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Dropout(Module):
@@ -190,3 +238,63 @@ class Sequential(Module):
             i += 1
         setattr(self, str(i), module)
         return self
+
+
+class ModuleList(Module):
+    """Modules held in a list, each registered (so ``parameters()`` sees them); it has
+    no ``forward``: the model that holds it decides how they are called."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _check(self, module, op):
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList.{op}: expected a Module, got {type(module).__name__}")
+        return module
+
+    def _renumber(self, modules):
+        for name in list(self._modules):
+            delattr(self, name)
+        for i, m in enumerate(modules):
+            setattr(self, str(i), m)
+
+    def append(self, module):
+        setattr(self, str(len(self)), self._check(module, "append"))
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        modules = list(self)
+        modules.insert(index, self._check(module, "insert"))
+        self._renumber(modules)
+
+    def __getitem__(self, index):
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(modules[index])
+        return modules[index]
+
+    def __setitem__(self, index, module):
+        modules = list(self)
+        modules[index] = self._check(module, "__setitem__")
+        self._renumber(modules)
+
+    def __delitem__(self, index):
+        modules = list(self)
+        del modules[index]
+        self._renumber(modules)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleList has no forward(): iterate over it in your model's")
