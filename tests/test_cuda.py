@@ -158,7 +158,8 @@ def test_linear_with_activation(activation, bias):
 def test_cross_entropy_with_class_targets(reduction):
     y = np.array([2, 0, 1, 2])
     assert_same_on_both_devices(
-        lambda z: F.cross_entropy(z, mg.tensor(y, device=z.device), reduction), randn(4, 3) * 3)
+        lambda z: F.cross_entropy(z, mg.tensor(y, device=z.device), reduction=reduction),
+        randn(4, 3) * 3)
 
 
 def test_cross_entropy_with_probability_targets():
@@ -444,3 +445,110 @@ def test_every_optimizer_steps_the_same_on_both_devices(name):
         final[device] = w.detach().numpy(), b.detach().numpy()
     for a, c in zip(final["cuda"], final["cpu"]):
         np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-12)
+
+
+# ---- PyTorch's surface on the GPU: in-place ops, version counters, Functions, losses ------------
+
+POLY_X = np.linspace(-1.0, 1.0, 12)
+
+
+def _hand_trained(device, idiom):
+    """y ≈ a + b·x + c·x², 15 steps of gradient descent written by hand, each idiom of
+    PyTorch's tutorials: (a, b, c, losses)."""
+    x = on(device, POLY_X)
+    y = on(device, np.sin(POLY_X))
+    a, b, c = (on(device, v, requires_grad=True) for v in (0.3, -0.2, 0.1))
+    losses = []
+    for _ in range(15):
+        loss = (a + b * x + c * x ** 2 - y).pow(2).sum()
+        losses.append(loss.item())
+        loss.backward()
+        for p in (a, b, c):
+            if idiom == "no_grad":
+                with mg.no_grad():
+                    p -= 0.05 * p.grad
+                p.grad = None
+            else:
+                p.data -= 0.05 * p.grad
+                p.grad.zero_()
+    return [p.item() for p in (a, b, c)], losses
+
+
+@pytest.mark.parametrize("idiom", ["no_grad", "data"])
+def test_the_manual_sgd_idioms_train_on_the_gpu(idiom):
+    params_gpu, losses_gpu = _hand_trained("cuda", idiom)
+    params_cpu, losses_cpu = _hand_trained("cpu", idiom)
+    np.testing.assert_allclose(params_gpu, params_cpu, rtol=1e-10)
+    np.testing.assert_allclose(losses_gpu, losses_cpu, rtol=1e-10)
+    assert losses_gpu[-1] < 0.2 * losses_gpu[0]
+
+
+def test_the_parameters_of_a_gpu_model_update_in_place_under_an_optimizer():
+    model = nn.Linear(3, 1).to("cuda")
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    storage = model.weight.raw
+    with mg.no_grad():
+        for p in model.parameters():
+            p -= 0.5
+    assert model.weight.raw is storage
+    before = model.weight.detach().numpy().copy()
+    model(mg.ones(2, 3, device="cuda")).sum().backward()     # ∂/∂W = 2 per element
+    opt.step()
+    np.testing.assert_allclose(model.weight.detach().numpy(), before - 0.2, rtol=1e-6)
+
+
+def test_in_place_ops_and_item_assignment_on_the_gpu():
+    t = on("cuda", np.arange(6.0).reshape(2, 3))
+    t += 1.0
+    t.mul_(on("cuda", [1.0, 2.0, 3.0]))
+    t[0] = 0.5
+    t[:, 2] = on("cuda", [7.0, 8.0])
+    t[t > 7.5] = -1.0
+    t.clamp_(max=6.0)
+    np.testing.assert_array_equal(t.numpy(), [[0.5, 0.5, 6.0], [4.0, -1.0, -1.0]])
+    assert t._version == 6
+    t.copy_(mg.tensor(np.ones(3)))                           # from the CPU, broadcast
+    np.testing.assert_array_equal(t.numpy(), np.ones((2, 3)))
+    with pytest.raises(IndexError, match="basic index"):
+        t[np.array([0, 1])] = 2.0
+
+
+def test_a_saved_tensor_modified_on_the_gpu_is_caught():
+    w = on("cuda", [1.0, 2.0], requires_grad=True)
+    y = w.sigmoid()
+    with mg.no_grad():
+        y.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_a_function_on_tensors_runs_on_the_gpu():
+    class Cube(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            out = grad * 3 * x ** 2
+            out[x < 0] = 0                   # a rule of its own below 0
+            return out
+
+    assert_same_on_both_devices(lambda x: Cube.apply(x) * 2.0, randn(2, 3))
+
+
+@pytest.mark.parametrize("loss", ["ce_options", "nll", "l1", "huber", "smooth_l1"])
+def test_the_composed_losses_on_the_gpu(loss):
+    y = np.array([0, 2, 1, 2])
+    fn = {
+        "ce_options": lambda z: F.cross_entropy(z, mg.tensor(y, device=z.device), label_smoothing=0.1,
+                                                weight=mg.tensor([1.0, 2.0, 0.5], dtype=z.dtype, device=z.device),
+                                                ignore_index=1),
+        "nll": lambda z: F.nll_loss(z.log_softmax(1), mg.tensor(y, device=z.device)),
+        "l1": lambda z: F.l1_loss(z, z.detach() * 0.5 + 0.25),
+        "huber": lambda z: F.huber_loss(z, mg.zeros_like(z), delta=0.5),
+        "smooth_l1": lambda z: F.smooth_l1_loss(z, mg.zeros_like(z), beta=0.5),
+    }[loss]
+    assert_same_on_both_devices(fn, randn(4, 3))

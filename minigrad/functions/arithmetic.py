@@ -146,6 +146,13 @@ class Pow(RawFunction):
 
     @staticmethod
     def backward(ctx, grad):
+        # aᵇ⁻¹ and ln a are ±inf at a = 0, where the where()s below replace them: the
+        # CPU's warnings about them would be noise
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return Pow._gradients(ctx, grad)
+
+    @staticmethod
+    def _gradients(ctx, grad):
         a, b = ctx.saved_tensors
         be, (sa, sb) = ctx.backend, ctx.shapes
         ga = gb = None

@@ -259,6 +259,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 def _check_class_weight(weight, input, op):
     if weight is None:
         return None
+    if isinstance(weight, str):
+        raise TypeError(f"{op}: weight must be a Tensor, got {weight!r}: the third argument is "
+                        f"weight, as in PyTorch; pass reduction={weight!r} by name")
     _need_tensor(weight, op, "weight")
     _check_same_device(input, weight, op)
     if weight.shape != (input.shape[1],):
