@@ -125,6 +125,14 @@ class set_grad_enabled(no_grad):
         return wrapper
 
 
+def Variable(tensor, requires_grad=False):
+    """PyTorch's old wrapper, kept there for old programs and here for the same reason:
+    the tensor itself (with ``requires_grad`` set when asked for)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"Variable: expected a Tensor, got {type(tensor).__name__}")
+    return tensor.requires_grad_(True) if requires_grad else tensor
+
+
 # ---- version counters ---------------------------------------------------------------------
 
 

@@ -421,3 +421,16 @@ def test_train_test_split_keeps_tensors_and_validates():
     for bad in (0.0, 1.0, -0.1):
         with pytest.raises(ValueError, match="test_fraction"):
             train_test_split(np.zeros(6), test_fraction=bad)
+
+
+def test_pytorchs_dataloader_arguments_and_path():
+    from minigrad.utils.data import DataLoader as Loader, TensorDataset as TD
+    ds = TD(np.arange(6.0).reshape(3, 2), np.array([0, 1, 2]))
+    loader = Loader(ds, batch_size=2, num_workers=2, pin_memory=True)
+    assert [x.shape for x, _ in loader] == [(2, 2), (1, 2)]
+    pairs = Loader(ds, batch_size=3, collate_fn=lambda samples: len(samples))
+    assert list(pairs) == [3]
+    with pytest.raises(TypeError, match="collate_fn"):
+        Loader(ds, collate_fn=3)
+    with pytest.raises(ValueError, match="num_workers"):
+        Loader(ds, num_workers=-1)

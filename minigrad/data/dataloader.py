@@ -42,13 +42,18 @@ class DataLoader:
             and the sequence of epochs repeats exactly from run to run. Without a
             seed, shuffling draws from the generator that
             :func:`minigrad.manual_seed` seeds.
+        collate_fn: as PyTorch's: a function from the list of a batch's samples to
+            the batch (by default they are stacked field by field).
+        num_workers, pin_memory: PyTorch's, accepted so that its programs run: the
+            samples are always loaded in this process, and memory is not pinned.
 
     ``len(loader)`` is the number of batches per epoch:
     ``ceil(len(dataset) / batch_size)``, or ``floor(...)`` with ``drop_last``.
     The permutation is drawn when ``iter(loader)`` is called.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, *,
+                 collate_fn=None, num_workers=0, pin_memory=False):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
                 f"DataLoader: dataset must have __len__ and __getitem__, "
@@ -62,6 +67,10 @@ class DataLoader:
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(
                     f"DataLoader: {name} must be True or False, got {flag!r}")
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: collate_fn must be callable, got {collate_fn!r}")
+        if not _is_int(num_workers) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {num_workers!r}")
         if seed is not None:
             if not _is_int(seed):
                 raise TypeError(f"DataLoader: seed must be an int or None, got {seed!r}")
@@ -72,10 +81,12 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.seed = seed
+        self.collate_fn = collate_fn
+        self.num_workers, self.pin_memory = int(num_workers), bool(pin_memory)
         # Made once, so that each epoch continues the same stream of permutations.
         self._generator = None if seed is None else np.random.default_rng(int(seed))
         # The fast path only where indexing is TensorDataset's own (not overridden).
-        own = type(dataset).__getitem__ is TensorDataset.__getitem__
+        own = type(dataset).__getitem__ is TensorDataset.__getitem__ and collate_fn is None
         self._arrays = dataset.arrays if own else None
         self._backend = dataset._backend if own else None   # None: the data are on the CPU
 
@@ -108,7 +119,7 @@ class DataLoader:
         if self._arrays is not None:
             # One gather per array; fancy indexing copies into a C-contiguous batch.
             return tuple(from_numpy(a[indices]) for a in self._arrays)
-        return collate([self.dataset[int(i)] for i in indices])
+        return (self.collate_fn or collate)([self.dataset[int(i)] for i in indices])
 
     def __repr__(self):
         return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
