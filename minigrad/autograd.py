@@ -137,23 +137,39 @@ def Variable(tensor, requires_grad=False):
 
 
 class Version:
-    """How many times a storage was modified in place (``value``, PyTorch's
-    ``tensor._version``) and the clock at the last time (``clock``). Shared by a
-    tensor and the views of it; ``base`` is the tensor it was made for."""
+    """How many times a storage was modified in place (``value``) and the clock at the
+    last time (``clock``). Shared by a tensor and the views of it; ``base`` is the
+    tensor it was made for. ``also``: a Version whose changes count as this one's too,
+    or None: an optimizer's, which it advances once per step for all the parameters
+    it updates (one tick per step, not one per parameter)."""
 
-    __slots__ = ("value", "clock", "base")
+    __slots__ = ("value", "clock", "base", "also")
 
     def __init__(self, base):
         self.value = 0
         self.clock = 0
         self.base = base
+        self.also = None
+
+    def current(self):
+        """The version as PyTorch counts it (``tensor._version``)."""
+        return self.value if self.also is None else self.value + self.also.value
+
+    def changed_since(self, clock):
+        """Whether the storage was modified after ``clock``."""
+        return self.clock > clock or (self.also is not None and self.also.clock > clock)
+
+
+def counter(t):
+    """t's version counter, or None if it has none yet (it is made on first use)."""
+    return getattr(t, "_counter", None)
 
 
 def version_of(t):
     """t's version counter, made on first use. A tensor computed by a RawFunction
     that saved it (an output such as exp's) tells that node here, so that the node
     can see it modified."""
-    v = t._counter
+    v = getattr(t, "_counter", None)
     if v is None:
         v = t._counter = Version(t)
         node = t.grad_fn
@@ -172,25 +188,17 @@ def share_version(view, base):
     return view
 
 
-def bump_version(t):
-    """Record an in-place modification of t's storage."""
+def advance(v):
+    """Record an in-place modification of the storage that version counter v counts."""
     global _clock
     _clock += 1
-    v = version_of(t)
     v.value += 1
     v.clock = _clock
 
 
-def bump_versions(tensors):
-    """bump_version for each tensor, at one tick of the clock (an optimizer's step)."""
-    global _clock
-    _clock += 1
-    for t in tensors:
-        v = t._counter
-        if v is None:
-            v = version_of(t)
-        v.value += 1
-        v.clock = _clock
+def bump_version(t):
+    """Record an in-place modification of t's storage."""
+    advance(version_of(t))
 
 
 # ---- graph nodes ----------------------------------------------------------------------------
@@ -386,15 +394,17 @@ class Function(Node):
                     f"{type(self).__name__}: save_for_backward takes Tensors (or None), "
                     f"got {type(t).__name__}; keep other values as attributes of ctx")
         self._saved = tensors
-        self._saved_versions = tuple(None if t is None else version_of(t).value for t in tensors)
+        self._saved_versions = tuple(None if t is None else version_of(t).current()
+                                     for t in tensors)
 
     @property
     def saved_tensors(self):
         saved = Node.saved_tensors.fget(self)
         for t, v in zip(saved, self._saved_versions):
-            if t is not None and t._counter.value != v:
+            if t is not None and t._counter.current() != v:
                 raise RuntimeError(_MODIFIED.format(
-                    op=_name(self), shape=t.shape, dtype=t.dtype, now=t._counter.value, then=v))
+                    op=_name(self), shape=t.shape, dtype=t.dtype, now=t._counter.current(),
+                    then=v))
         return saved
 
     def mark_non_differentiable(self, *outputs):
@@ -446,18 +456,19 @@ def _check_versions(node):
     saved = node._saved
     made = node._clock
     for t in node.inputs:
-        if isinstance(t, Tensor) and t._counter is not None and t._counter.clock > made:
+        v = counter(t) if isinstance(t, Tensor) else None
+        if v is not None and v.changed_since(made):
             raw = t.raw
             if any(s is raw for s in saved):
                 raise RuntimeError(_MODIFIED_RAW.format(
                     op=_name(node), shape=t.shape, dtype=t.dtype, which="an input",
-                    now=t._counter.value))
+                    now=v.current()))
     v = node._out_version
-    if v is not None and v.clock > made:
+    if v is not None and v.changed_since(made):
         out = v.base
         raise RuntimeError(_MODIFIED_RAW.format(
             op=_name(node), shape=out.shape, dtype=out.dtype, which="its output",
-            now=v.value))
+            now=v.current()))
 
 
 # ---- the backward pass ------------------------------------------------------------------

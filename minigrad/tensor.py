@@ -214,7 +214,8 @@ class Tensor:
 
     # _grad_slot (left unset on most tensors): an array an optimizer keeps for this
     # leaf's gradient, a view into its flat buffer; backward() writes the gradient there.
-    # _counter: the version counter (autograd.Version), None until first needed.
+    # _counter: the version counter (autograd.Version), left unset until first needed
+    # (autograd.counter reads it); making every tensor without it is what keeps it free.
     __slots__ = ("raw", "_backend", "_requires_grad", "grad", "grad_fn", "_grad_slot",
                  "_counter", "__weakref__")
     __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
@@ -227,7 +228,6 @@ class Tensor:
         t._requires_grad = requires_grad
         t.grad = None
         t.grad_fn = grad_fn
-        t._counter = None
         return t
 
     def __init__(self, *args, dtype=None, device=None, requires_grad=False):
@@ -239,7 +239,7 @@ class Tensor:
                 raise TypeError("Tensor(data) or Tensor(*sizes)")
             t = tensor(args[0], dtype=dtype or _default_float, device=device)
         self.raw, self._backend = t.raw, t._backend
-        self.grad, self.grad_fn, self._counter = None, None, None
+        self.grad, self.grad_fn = None, None
         self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -303,7 +303,8 @@ class Tensor:
     @property
     def _version(self):
         """How many times this storage was modified in place (PyTorch's ``_version``)."""
-        return 0 if self._counter is None else self._counter.value
+        v = _autograd.counter(self)
+        return 0 if v is None else v.current()
 
     def requires_grad_(self, flag=True):
         """Set ``requires_grad`` in place (leaves only); returns self."""
@@ -827,7 +828,8 @@ class Tensor:
                 raise RuntimeError(
                     f"{op}: a leaf tensor that requires grad is being used in an in-place "
                     f"operation; update parameters by hand under mg.no_grad()")
-            base = self._counter.base if self._counter is not None else self
+            v = _autograd.counter(self)
+            base = self if v is None else v.base
             if base is not self and base.grad_fn is None and base._requires_grad:
                 raise RuntimeError(
                     f"{op}: a view of a leaf tensor that requires grad is being used in an "

@@ -198,7 +198,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     plain = weight is None and not label_smoothing
     # (every class index checked to be in [0, C): none is ignore_index unless it is one)
     if (plain and isinstance(input, Tensor) and isinstance(target, Tensor)
-            and not (isinstance(ignore_index, int) and 0 <= ignore_index < input.raw.shape[-1])
+            and not 0 <= ignore_index < input.raw.shape[-1]
             and reduction in _REDUCTIONS
             and input.raw.ndim == 2 and input.raw.dtype.kind == "f"
             and target.raw.ndim == 1 and target.raw.dtype == _INT64

@@ -37,7 +37,6 @@ class Parameter(Tensor):
             array = np.ascontiguousarray(array)  # optimizer kernels update flat views in place
         self.raw, self._backend = array, backend
         self._requires_grad, self.grad, self.grad_fn = bool(requires_grad), None, None
-        self._counter = None
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

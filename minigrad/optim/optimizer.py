@@ -23,7 +23,7 @@ import numbers
 
 import numpy as np
 
-from ..autograd import bump_versions, enable_grad
+from ..autograd import Version, advance, enable_grad, version_of
 from ..tensor import Tensor
 
 
@@ -44,6 +44,9 @@ class _Bucket:
         self.grad = be.zeros((total,), self.dtype)
         self.views, self.grad_views = [], []
         self.state = {}
+        # One version counter for the whole bucket, advanced by each step: each
+        # parameter's own counter counts it as its own (autograd.Version.also).
+        self.version = Version(None)
         # The step count every parameter here has taken, while they all have taken the
         # same (the usual case: then one update covers the whole bucket); None otherwise.
         self.common_step = 0
@@ -79,6 +82,7 @@ class _Bucket:
             be.copy_(self.views[i], p.raw)
             p.raw = self.views[i]
         p._grad_slot = self.grad_views[i]
+        version_of(p).also = self.version
         if p.grad is not None and p.grad.raw is not self.grad_views[i]:
             be.copy_(self.grad_views[i], p.grad.raw)
             p.grad = Tensor._make(self.grad_views[i], be)
@@ -238,15 +242,17 @@ class Optimizer:
                 for entry in entries:
                     entry["step"] = t + 1
                 bucket.common_step = t + 1
-                bump_versions(params)
+                advance(bucket.version)
                 return
         # Consecutive parameters that have gradients and equal step counts: one call
         # each; in the usual case that is the whole bucket.
         i, n = 0, len(params)
+        stepped = False
         while i < n:
             if params[i].grad is None:
                 i += 1
                 continue
+            stepped = True
             t = entries[i]["step"] if entries[i] is not None else 0
             j = i + 1
             while (j < n and params[j].grad is not None
@@ -263,8 +269,9 @@ class Optimizer:
                 if entries[k] is None or bucket.entry_names[k] != key:
                     self._record(bucket, k, names)
                 entries[k]["step"] = t + 1
-            bump_versions(params[i:j])
             i = j
+        if stepped:  # (then all of the bucket counts as modified: rarely more than was)
+            advance(bucket.version)
         bucket.refresh_common_step()
 
     def _record(self, bucket, k, names):
