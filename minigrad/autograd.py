@@ -52,6 +52,7 @@ comparison per node.
 """
 
 import functools
+import weakref
 
 from .tensor import Tensor
 
@@ -199,6 +200,37 @@ def advance(v):
 def bump_version(t):
     """Record an in-place modification of t's storage."""
     advance(version_of(t))
+
+
+# ---- in-place ops inside a graph ---------------------------------------------------------------
+#
+# A tensor modified in place inside a graph takes the in-place op's node as its
+# grad_fn. The nodes recorded before keep the grad_fn it had then: they saw its old
+# values. A node holds its input tensors, not their grad_fns, so the engine asks
+# grad_fn_at() for a node older than the last in-place op (one integer comparison
+# tells which nodes those are), and the tensors modified so keep their history here.
+
+_REBASED = {}   # id(tensor) -> (weak reference to it, [(clock, the grad_fn it had until then)])
+
+
+def rebase(t, node):
+    """t (just modified in place: the clock has moved on) takes ``node`` as grad_fn."""
+    key = id(t)
+    entry = _REBASED.get(key)
+    if entry is None or entry[0]() is not t:
+        entry = _REBASED[key] = (weakref.ref(t, lambda _, key=key: _REBASED.pop(key, None)), [])
+    entry[1].append((_clock, t.grad_fn))
+    t.grad_fn = node
+
+
+def grad_fn_at(t, made):
+    """The grad_fn t had when the clock read ``made``."""
+    entry = _REBASED.get(id(t))
+    if entry is not None and entry[0]() is t:
+        for clock, fn in entry[1]:
+            if clock > made:
+                return fn
+    return t.grad_fn
 
 
 # ---- graph nodes ----------------------------------------------------------------------------
@@ -383,6 +415,9 @@ class Function(Node):
             ctx.inputs = args
             ctx._wanted = [i for i, n in enumerate(needs) if n]
             ctx._clock = _clock
+            # The engine calls node.backward(node, raw_grad) on every node; this node
+            # answers with _raw_backward, which hands Tensors to the class's backward.
+            ctx.backward = _raw_backward
             result._requires_grad = True
             result.grad_fn = ctx
         return result
@@ -411,23 +446,26 @@ class Function(Node):
         """The outputs given need no gradient (integer indices, masks)."""
         self._non_differentiable = outputs
 
-    def _tensor_backward(self, grad):
-        """The engine's call: raw gradient in, raw gradients out."""
-        with no_grad():
-            result = self.backward(self, Tensor._make(grad, self.backend))
-        if type(result) is not tuple:
-            result = (result,)
-        out = []
-        for g in result:
-            if g is None:
-                out.append(None)
-            elif isinstance(g, Tensor):
-                out.append(g.raw)
-            else:
-                raise TypeError(
-                    f"{type(self).__name__}.backward must return Tensors or None, "
-                    f"got {type(g).__name__}")
-        return tuple(out)
+
+
+def _raw_backward(ctx, grad):
+    """A Function node's backward as the engine calls it: raw gradient in, raw
+    gradients out, the class's own backward on Tensors in between (under no_grad)."""
+    with no_grad():
+        result = type(ctx).backward(ctx, Tensor._make(grad, ctx.backend))
+    if type(result) is not tuple:
+        result = (result,)
+    out = []
+    for g in result:
+        if g is None:
+            out.append(None)
+        elif isinstance(g, Tensor):
+            out.append(g.raw)
+        else:
+            raise TypeError(
+                f"{type(ctx).__name__}.backward must return Tensors or None, "
+                f"got {type(g).__name__}")
+    return tuple(out)
 
 
 _SECOND_BACKWARD = (
@@ -484,23 +522,23 @@ def _topological_order(root):
     """
     order = []
     seen = {root}
-    stack = [(root, iter(root.inputs))]
     clock = _clock
+    stack = [(root, iter(root.inputs), root._clock != clock)]
     while stack:
-        node, pending = stack[-1]
+        node, pending, stale = stack[-1]   # stale: something changed in place since node
         for t in pending:
             if not isinstance(t, Tensor):  # not getattr: a miss costs an exception
                 continue
-            fn = t.grad_fn
+            fn = grad_fn_at(t, node._clock) if stale else t.grad_fn
             if fn is not None and fn not in seen:
                 seen.add(fn)
-                stack.append((fn, iter(fn.inputs)))
+                stack.append((fn, iter(fn.inputs), fn._clock != clock))
                 break
         else:
             stack.pop()
             if node._saved is _FREED:
                 raise RuntimeError(_SECOND_BACKWARD.format(op=_name(node)))
-            if node._clock != clock:  # something was modified in place since node was made
+            if stale:
                 _check_versions(node)
             order.append(node)
     order.reverse()
@@ -539,11 +577,12 @@ def backward(root, grad=None, retain_graph=False):
     order = _topological_order(root.grad_fn)
     grads = {root.grad_fn: g}
     pop = grads.pop
+    clock = _clock
     for node in order:
         g = pop(node, None)
         if g is None:  # nothing flowed here (every path to it was cut)
             continue
-        in_grads = node.backward(node, g) if node._raw else node._tensor_backward(g)
+        in_grads = node.backward(node, g)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         inputs = node.inputs
@@ -565,7 +604,7 @@ def backward(root, grad=None, retain_graph=False):
                     f"{gi.shape} for an input of shape {data.shape}")
             if gi.dtype != data.dtype:
                 gi = be.astype(gi, data.dtype)
-            fn = t.grad_fn
+            fn = t.grad_fn if node._clock == clock else grad_fn_at(t, node._clock)
             if fn is None:
                 _accumulate(t, gi, be)
             elif fn in grads:

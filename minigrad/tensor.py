@@ -812,13 +812,18 @@ class Tensor:
 
     # ---- in place ---------------------------------------------------------------------------
 
-    def _inplace(self, op, compute, *args):
+    def _inplace(self, op, compute, *args, augmented=False):
         """self ← compute(self, *args), in self's storage; returns self.
 
         ``compute`` is the out-of-place op. Its result must have self's shape and a
         dtype self can hold; both are checked before self changes. With grad mode on
         and a tensor that requires grad involved, the op is recorded: it runs on a
         copy of self's old values, and self takes its node as ``grad_fn``.
+
+        A view inside a graph is the exception: the op would change its base's values
+        behind the base's node. So ``t[i] += v`` (``augmented``) gives the new values
+        out of place, and the item assignment Python does next records them on t;
+        ``t[i].add_(v)`` raises.
         """
         be = self._backend
         tracked = _autograd._grad_enabled and (self._requires_grad or any(
@@ -830,10 +835,18 @@ class Tensor:
                     f"operation; update parameters by hand under mg.no_grad()")
             v = _autograd.counter(self)
             base = self if v is None else v.base
-            if base is not self and base.grad_fn is None and base._requires_grad:
+            if base is not self:
+                if base.grad_fn is None and base._requires_grad:
+                    raise RuntimeError(
+                        f"{op}: a view of a leaf tensor that requires grad is being used in "
+                        f"an in-place operation; update it under mg.no_grad()")
+                if augmented:  # (on a copy: the assignment will change the view's values)
+                    return compute(_F.Clone.apply(self), *args)
                 raise RuntimeError(
-                    f"{op}: a view of a leaf tensor that requires grad is being used in an "
-                    f"in-place operation; update it under mg.no_grad()")
+                    f"{op}: in-place on a view of another tensor, with a tensor that requires "
+                    f"grad involved, is not recorded by minigrad (it would change the other "
+                    f"tensor behind its graph); assign through the tensor itself, "
+                    f"t[index] = value or t[index] += value")
             old = Tensor._make(be.copy(self.raw), be, self._requires_grad, self.grad_fn)
             new = compute(old, *args)
         else:
@@ -852,7 +865,7 @@ class Tensor:
             be.copy_(self.raw, new.raw)
         _autograd.bump_version(self)
         if tracked:
-            self.grad_fn = new.grad_fn
+            _autograd.rebase(self, new.grad_fn)
             self._requires_grad = new._requires_grad
         return self
 
@@ -891,16 +904,20 @@ class Tensor:
         return self._inplace("neg_", Tensor.__neg__)
 
     def __iadd__(self, other):
-        return self.add_(other)
+        other = self._operand_for(other, "+=")
+        return self._inplace("+=", Tensor.__add__, other, augmented=True)
 
     def __isub__(self, other):
-        return self.sub_(other)
+        other = self._operand_for(other, "-=")
+        return self._inplace("-=", Tensor.__sub__, other, augmented=True)
 
     def __imul__(self, other):
-        return self.mul_(other)
+        other = self._operand_for(other, "*=")
+        return self._inplace("*=", Tensor.__mul__, other, augmented=True)
 
     def __itruediv__(self, other):
-        return self.div_(other)
+        other = self._operand_for(other, "/=")
+        return self._inplace("/=", Tensor.__truediv__, other, augmented=True)
 
     def fill_(self, value):
         """Every element set to ``value``; returns self."""

@@ -379,3 +379,46 @@ def test_detach_shares_the_version_counter():
     d = x.detach()
     d.add_(1.0)
     assert x._version == 1 and x.tolist() == [2.0, 3.0]
+
+
+def test_augmented_assignment_through_an_index_records_on_the_tensor():
+    # y = 2x with y[0] *= 3 and y[1:] += x[1:]:  y = (6x0, 3x1, 3x2),  Σy ⇒ (6, 3, 3)
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 2.0
+    y[0] *= 3.0
+    y[1:] += x[1:]
+    np.testing.assert_allclose(y.detach().numpy(), [6.0, 6.0, 9.0])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 3.0, 3.0])
+
+
+def test_an_in_place_method_on_a_view_inside_a_graph_raises():
+    x = leaf([1.0, 2.0])
+    y = x * 2.0
+    with pytest.raises(RuntimeError, match="view of another tensor"):
+        y[0].mul_(3.0)
+    acc = mg.zeros(3, dtype=mg.float64)
+    with pytest.raises(RuntimeError, match="view of another tensor"):
+        acc[:2].add_(x)
+    np.testing.assert_array_equal(y.detach().numpy(), [2.0, 4.0])
+    np.testing.assert_array_equal(acc.numpy(), [0.0, 0.0, 0.0])
+    with mg.no_grad():                  # outside the graph, the view writes into its base
+        y[0].mul_(3.0)
+    assert y.tolist() == [6.0, 4.0]
+
+
+def test_an_in_place_op_leaves_earlier_uses_of_the_old_values_alone():
+    # z used y before y *= 3: ∂Σz/∂x = 2, as PyTorch computes, not 6
+    x = leaf([1.0, 2.0])
+    y = x * 2.0
+    z = y + 1.0
+    y *= 3.0
+    z.sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+    # z through the old y (2), the new y through both nodes (3 · 2): 8
+    w = leaf([1.0, 2.0])
+    y = w * 2.0
+    z = y + 1.0
+    y *= 3.0
+    (z + y).sum().backward()
+    assert w.grad.tolist() == [8.0, 8.0]

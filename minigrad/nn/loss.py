@@ -43,14 +43,14 @@ class MSELoss(_Loss):
     """reduce((input − target)²); for the mean, ∂L/∂input = 2(input − target)/N."""
 
     def forward(self, input, target):
-        return F.mse_loss(input, target, reduction=self.reduction)
+        return F.mse_loss(input, target, self.reduction)
 
 
 class L1Loss(_Loss):
     """reduce(|input − target|)."""
 
     def forward(self, input, target):
-        return F.l1_loss(input, target, reduction=self.reduction)
+        return F.l1_loss(input, target, self.reduction)
 
 
 class SmoothL1Loss(_Loss):
@@ -86,8 +86,8 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
+                               self.label_smoothing)
 
 
 class NLLLoss(_WeightedLoss):
@@ -119,6 +119,6 @@ class BCEWithLogitsLoss(_WeightedLoss):
 
     def forward(self, input, target):
         if self.weight is None:
-            return F.binary_cross_entropy_with_logits(input, target, reduction=self.reduction)
+            return F.binary_cross_entropy_with_logits(input, target, self.reduction)
         loss = F.binary_cross_entropy_with_logits(input, target, reduction="none")
         return F._reduce(loss * self.weight, self.reduction)
