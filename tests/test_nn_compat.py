@@ -278,3 +278,17 @@ def test_the_new_losses_equal_pytorchs():
     ]
     for ours, theirs in pairs:
         np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-12)
+
+
+def test_a_sequential_changed_after_a_forward_runs_its_new_modules():
+    x = mg.tensor(rng.standard_normal((3, 2)))
+    model = nn.Sequential(nn.Linear(2, 4).double(), nn.ReLU(), nn.Linear(4, 1).double())
+    model(x)                                    # the fused plan is made here
+    hidden = model[0](x)
+    setattr(model, "1", nn.Tanh())              # replaced: tanh now, not relu
+    want = model[2](hidden.tanh())
+    np.testing.assert_allclose(model(x).detach().numpy(), want.detach().numpy(), rtol=1e-12)
+    delattr(model, "2")
+    np.testing.assert_allclose(model(x).detach().numpy(), hidden.tanh().detach().numpy(), rtol=1e-12)
+    model.append(nn.Sigmoid())
+    assert model(x).shape == (3, 4)

@@ -196,12 +196,12 @@ class Sequential(Module):
         return x
 
     def _plan(self):
-        """[(module, activation to fuse or None, the activation module)], rebuilt when
-        the modules change."""
+        """[(module, activation to fuse or None, the activation module)], made on first
+        use and again after the modules change (__setattr__ and __delattr__ drop it)."""
+        plan = self.__dict__.get("_cached_plan")
+        if plan is not None:
+            return plan
         mods = tuple(self._modules.values())
-        cached = self.__dict__.get("_cached_plan")
-        if cached is not None and cached[0] == mods:
-            return cached[1]
         plan, i = [], 0
         while i < len(mods):
             m = mods[i]
@@ -213,8 +213,16 @@ class Sequential(Module):
             else:
                 plan.append((m, None, None))
                 i += 1
-        object.__setattr__(self, "_cached_plan", (mods, plan))
+        object.__setattr__(self, "_cached_plan", plan)
         return plan
+
+    def __setattr__(self, name, value):
+        self.__dict__.pop("_cached_plan", None)
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name):
+        self.__dict__.pop("_cached_plan", None)
+        super().__delattr__(name)
 
     def __getitem__(self, index):
         if isinstance(index, slice):

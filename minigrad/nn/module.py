@@ -79,13 +79,14 @@ class Module:
             buffers[name] = value
             object.__setattr__(self, name, value)
             return
-        params.pop(name, None)
-        modules.pop(name, None)
-        buffers.pop(name, None)
-        if isinstance(value, Parameter):
-            params[name] = value
-        elif isinstance(value, Module):
-            modules[name] = value
+        # A Parameter or Module replacing one of its kind keeps its place (its position
+        # in parameters() and in a Sequential), as in PyTorch
+        kind = params if isinstance(value, Parameter) else modules if isinstance(value, Module) else None
+        for registry in (params, modules, buffers):
+            if registry is not kind:
+                registry.pop(name, None)
+        if kind is not None:
+            kind[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
