@@ -475,16 +475,15 @@ def _unary(op, x, out):
         elif op == _ABS:
             out[i] = abs(v)
         elif op == _SIN:
-            # ±inf and NaN give NaN (written out: Python's math.sin raises on inf)
-            if v - v == 0:
+            if math.isinf(v):  # NaN, as the GPU gives (Python's math.sin raises)
+                out[i] = math.nan
+            else:
                 out[i] = math.sin(v)
-            else:
-                out[i] = math.nan
         elif op == _COS:
-            if v - v == 0:
-                out[i] = math.cos(v)
-            else:
+            if math.isinf(v):
                 out[i] = math.nan
+            else:
+                out[i] = math.cos(v)
         else:  # _SIGN
             if v > 0:
                 out[i] = 1

@@ -30,6 +30,7 @@ from kernels.cuda.elementwise import (
     softmax_rows,
     take_rows,
     unary,
+    where,
 )
 
 TOL = {
@@ -194,10 +195,35 @@ def test_compare_broadcast_scalar_int64_and_bool():
                  np.logical_and(m, n))
 
 
+# ------------------------------------------------------------------ where
+
+WHERE_SHAPES = [((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (3, 1)), ((3, 1), (1, 4), ()),
+                ((2, 1, 3), (2, 5, 1), (5, 3))]
+
+
+@FLOATS
+@pytest.mark.parametrize("c_shape, a_shape, b_shape", WHERE_SHAPES)
+def test_where_matches_numpy_with_broadcasting(c_shape, a_shape, b_shape, dtype):
+    cond = RNG.random(c_shape) > 0.4
+    a, b = randn(dtype, *a_shape), randn(dtype, *b_shape)
+    expected = np.where(cond, a, b)
+    assert_close(run(where, cond, a, b, out=np.empty(expected.shape, dtype)), expected)
+
+
+def test_where_with_numbers_and_in_place():
+    cond = np.array([[True, False, True], [False, False, True]])
+    x = np.arange(6.0).reshape(2, 3)
+    assert_close(run(where, cond, 0.5, x, out=np.empty((2, 3))), np.where(cond, 0.5, x))
+    assert_close(run(where, cond, x, -1, out=np.empty((2, 3))), np.where(cond, x, -1.0))
+    d_x = cuda.to_device(x)                       # out is b itself: x[cond] = 7
+    where(cuda.to_device(cond), 7.0, d_x, d_x)
+    assert_close(d_x.copy_to_host(), np.where(cond, 7.0, x))
+
+
 # ------------------------------------------------------------------ unary
 
 NP_UNARY = {"neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
-            "abs": np.abs, "sign": np.sign}
+            "abs": np.abs, "sign": np.sign, "sin": np.sin, "cos": np.cos}
 
 
 @FLOATS
