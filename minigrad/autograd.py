@@ -54,6 +54,8 @@ comparison per node.
 import functools
 import weakref
 
+from numpy import broadcast_shapes as _np_broadcast
+
 from .tensor import Tensor
 
 _grad_enabled = True
@@ -104,24 +106,33 @@ class enable_grad(no_grad):
         _grad_enabled = True
 
 
-class set_grad_enabled(no_grad):
-    """``with mg.set_grad_enabled(flag):`` records a graph inside when ``flag`` is True."""
-
-    def __new__(cls, mode):
-        return object.__new__(cls)
+class set_grad_enabled:
+    """Grad mode on or off, as PyTorch's: it takes effect when called
+    (``mg.set_grad_enabled(False)`` at the top of a script), and as a context manager
+    or decorator it restores the previous mode afterwards."""
 
     def __init__(self, mode):
-        self.mode = bool(mode)
-
-    def __enter__(self):
         global _grad_enabled
         self._prev = _grad_enabled
+        self.mode = bool(mode)
         _grad_enabled = self.mode
 
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._prev
+        return False
+
     def __call__(self, fn):
+        global _grad_enabled
+        _grad_enabled = self._prev   # as a decorator it is not a call that sets the mode
+        mode = self.mode
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with set_grad_enabled(self.mode):
+            with set_grad_enabled(mode):
                 return fn(*args, **kwargs)
         return wrapper
 
@@ -144,13 +155,14 @@ class Version:
     or None: an optimizer's, which it advances once per step for all the parameters
     it updates (one tick per step, not one per parameter)."""
 
-    __slots__ = ("value", "clock", "base", "also")
+    __slots__ = ("value", "clock", "base", "also", "views")
 
     def __init__(self, base):
         self.value = 0
         self.clock = 0
         self.base = base
         self.also = None
+        self.views = None   # weak references to the views of it made inside a graph
 
     def current(self):
         """The version as PyTorch counts it (``tensor._version``)."""
@@ -184,8 +196,20 @@ def version_of(t):
 
 
 def share_version(view, base):
-    """``view`` shares ``base``'s storage: modifying either changes both."""
+    """``view`` shares ``base``'s storage (a detach()): modifying either changes both."""
     view._counter = version_of(base)
+    return view
+
+
+def register_view(view, base):
+    """``view`` was made from ``base`` by a view op (a reshape, a slice): it shares
+    base's version counter, and is remembered there, so that an in-place op recorded
+    on the base later can mark it stale (invalidate_views) and one on the view can be
+    refused (is_graph_view)."""
+    v = view._counter = version_of(base)
+    if v.views is None:
+        v.views = []
+    v.views.append(weakref.ref(view))
     return view
 
 
@@ -223,6 +247,47 @@ def rebase(t, node):
     t.grad_fn = node
 
 
+def is_graph_view(t):
+    """Whether t was made by a view op (not, say, by detach())."""
+    v = counter(t)
+    return v is not None and v.views is not None and any(ref() is t for ref in v.views)
+
+
+class _StaleView:
+    """The grad_fn of a view whose base was then modified in place inside a graph:
+    its values are the new ones, its graph the old ones, so backward through it would
+    be wrong. PyTorch rewrites such a view's history; minigrad refuses it, at once."""
+
+    inputs = ()
+    _wanted = ()
+    _clock = 0
+    _raw = True
+
+    def __init__(self, op):
+        self._saved = _STALE
+        self.op = op
+
+    def __repr__(self):
+        return "<StaleViewBackward>"
+
+
+def invalidate_views(t):
+    """After an in-place op recorded on t: the views of t made before it (in a graph)
+    take a _StaleView as grad_fn; nodes that used them before the op keep theirs."""
+    v = counter(t)
+    if v is None or not v.views:
+        return
+    live = []
+    for ref in v.views:
+        view = ref()
+        if view is None:
+            continue
+        live.append(ref)
+        if view is not t and view.grad_fn is not None:
+            rebase(view, _StaleView(_name(t.grad_fn)))
+    v.views = live
+
+
 def grad_fn_at(t, made):
     """The grad_fn t had when the clock read ``made``."""
     entry = _REBASED.get(id(t))
@@ -236,6 +301,7 @@ def grad_fn_at(t, made):
 # ---- graph nodes ----------------------------------------------------------------------------
 
 _FREED = object()  # marks a node whose saved values were released by backward()
+_STALE = object()  # marks a _StaleView
 
 
 class Node:
@@ -409,8 +475,12 @@ class Function(Node):
                 f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__} "
                 f"(one output per Function: see README, 'PyTorch compatibility')")
         # A new Tensor for the output, so that forward's own tensor (perhaps an input,
-        # perhaps saved) is left as it was; it shares the storage and its version.
-        result = share_version(Tensor._make(out.raw, out._backend), out)
+        # perhaps saved) is left as it was. They share the storage and its version
+        # counter, whose base the output becomes, unless forward returned an input.
+        result = Tensor._make(out.raw, out._backend)
+        v = result._counter = version_of(out)
+        if v.base is out and not any(a is out for a in args):
+            v.base = result
         if record and out.dtype.kind == "f" and not any(o is out for o in ctx._non_differentiable):
             ctx.inputs = args
             ctx._wanted = [i for i, n in enumerate(needs) if n]
@@ -486,6 +556,15 @@ _MODIFIED_RAW = (
     "backward().")
 
 
+def _unusable(node):
+    if node._saved is _STALE:
+        raise RuntimeError(
+            f"backward through a view of a tensor that was then modified in place "
+            f"({node.op}): the view's values changed after it was taken, its graph did "
+            f"not; take the view again after the in-place op (or clone it before)")
+    raise RuntimeError(_SECOND_BACKWARD.format(op=_name(node)))
+
+
 def _check_versions(node):
     """Raise if a tensor whose storage ``node`` saved was modified in place since
     the node was recorded (the engine calls this only when the clock moved on)."""
@@ -536,8 +615,8 @@ def _topological_order(root):
                 break
         else:
             stack.pop()
-            if node._saved is _FREED:
-                raise RuntimeError(_SECOND_BACKWARD.format(op=_name(node)))
+            if type(node._saved) is not tuple:   # freed, or a stale view
+                _unusable(node)
             if stale:
                 _check_versions(node)
             order.append(node)
@@ -599,9 +678,7 @@ def backward(root, grad=None, retain_graph=False):
             if not isinstance(gi, be.array_type):
                 gi = be.asarray(gi)
             if gi.shape != data.shape:
-                raise RuntimeError(
-                    f"{type(node).__name__}.backward returned a gradient of shape "
-                    f"{gi.shape} for an input of shape {data.shape}")
+                gi = _fit(node, gi, data.shape, be)
             if gi.dtype != data.dtype:
                 gi = be.astype(gi, data.dtype)
             fn = t.grad_fn if node._clock == clock else grad_fn_at(t, node._clock)
@@ -614,6 +691,20 @@ def backward(root, grad=None, retain_graph=False):
         if not retain_graph:
             node._saved = _FREED
             node.inputs = ()
+
+
+def _fit(node, g, shape, be):
+    """A gradient whose shape the input's broadcasts to, summed back to that shape
+    (as PyTorch does for a Function's backward); RuntimeError for any other shape."""
+    try:
+        fits = tuple(g.shape) == _np_broadcast(tuple(g.shape), tuple(shape))
+    except ValueError:
+        fits = False
+    if not fits:
+        raise RuntimeError(
+            f"{type(node).__name__}.backward returned a gradient of shape "
+            f"{tuple(g.shape)} for an input of shape {tuple(shape)}")
+    return be.sum_to_shape(g, tuple(shape))
 
 
 def _accumulate(leaf, g, backend):

@@ -215,7 +215,7 @@ def cat(tensors, dim=0, *, axis=None):
             raise ValueError(f"cat: tensors[{i}] has shape {x.shape}, which does not match "
                              f"{first.shape} outside dim {d}")
     if len(tensors) == 1:
-        return first
+        return first.clone()        # new storage, as always
     return _F.Cat.apply(d, *tensors)
 
 
@@ -232,7 +232,7 @@ def stack(tensors, dim=0, *, axis=None):
         if x.shape != tensors[0].shape:
             raise ValueError(f"stack: tensors[{i}] has shape {x.shape}, tensors[0] {tensors[0].shape}")
     d = _wrap_dim(_axis(axis, dim, "stack", 0), tensors[0].ndim, "stack", extra=1)
-    return cat([x.unsqueeze(d) for x in tensors], d) if len(tensors) > 1 else tensors[0].unsqueeze(d)
+    return cat([x.unsqueeze(d) for x in tensors], d)
 
 
 def allclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False):

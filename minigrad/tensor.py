@@ -196,6 +196,13 @@ def _raw_index(index):
     return index
 
 
+def _broadcasts_to(shape, target):
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
 MinMax = collections.namedtuple("MinMax", ["values", "indices"])
 MinMax.__doc__ = "What ``max(dim)`` and ``min(dim)`` return: ``(values, indices)``, as PyTorch."
 
@@ -666,7 +673,7 @@ class Tensor:
 
     def _view(self, out):
         if self._backend.may_share_memory(out.raw, self.raw):
-            _autograd.share_version(out, self)
+            _autograd.register_view(out, self)
         return out
 
     def reshape(self, *shape):
@@ -835,11 +842,11 @@ class Tensor:
                     f"operation; update parameters by hand under mg.no_grad()")
             v = _autograd.counter(self)
             base = self if v is None else v.base
-            if base is not self:
-                if base.grad_fn is None and base._requires_grad:
-                    raise RuntimeError(
-                        f"{op}: a view of a leaf tensor that requires grad is being used in "
-                        f"an in-place operation; update it under mg.no_grad()")
+            if base is not self and base.grad_fn is None and base._requires_grad:
+                raise RuntimeError(
+                    f"{op}: a view of a leaf tensor that requires grad is being used in "
+                    f"an in-place operation; update it under mg.no_grad()")
+            if base is not self and _autograd.is_graph_view(self):
                 if augmented:  # (on a copy: the assignment will change the view's values)
                     return compute(_F.Clone.apply(self), *args)
                 raise RuntimeError(
@@ -867,6 +874,7 @@ class Tensor:
         if tracked:
             _autograd.rebase(self, new.grad_fn)
             self._requires_grad = new._requires_grad
+            _autograd.invalidate_views(self)
         return self
 
     def _operand_for(self, other, op):
@@ -876,19 +884,32 @@ class Tensor:
                 f"{op}: expected both tensors on one device, got {self.device} and {other.device}")
         return other
 
+    def _arith_(self, op, name, compute, other, augmented=False):
+        """self OP= other. Outside a graph, into a float tensor, with other broadcasting
+        to self's shape (``p -= lr * p.grad`` under no_grad): one pass of the backend's
+        in-place kernel. Anything else: the general rule of _inplace."""
+        other = self._operand_for(other, name)
+        if (self.raw.dtype.kind == "f" and not (_autograd._grad_enabled and (
+                self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)))):
+            if not isinstance(other, Tensor) or _broadcasts_to(other.shape, self.shape):
+                self._backend.binary_(op, self.raw, other.raw if isinstance(other, Tensor) else other)
+                _autograd.bump_version(self)
+                return self
+        return self._inplace(name, compute, other, augmented=augmented)
+
     def add_(self, other, alpha=1):
         other = self._operand_for(other, "add_")
-        return self._inplace("add_", lambda a, b: a + (b if alpha == 1 else b * alpha), other)
+        return self._arith_("add", "add_", Tensor.__add__, other if alpha == 1 else other * alpha)
 
     def sub_(self, other, alpha=1):
         other = self._operand_for(other, "sub_")
-        return self._inplace("sub_", lambda a, b: a - (b if alpha == 1 else b * alpha), other)
+        return self._arith_("sub", "sub_", Tensor.__sub__, other if alpha == 1 else other * alpha)
 
     def mul_(self, other):
-        return self._inplace("mul_", Tensor.__mul__, self._operand_for(other, "mul_"))
+        return self._arith_("mul", "mul_", Tensor.__mul__, other)
 
     def div_(self, other):
-        return self._inplace("div_", Tensor.__truediv__, self._operand_for(other, "div_"))
+        return self._arith_("div", "div_", Tensor.__truediv__, other)
 
     def pow_(self, exponent):
         return self._inplace("pow_", Tensor.pow, self._operand_for(exponent, "pow_"))
@@ -904,20 +925,16 @@ class Tensor:
         return self._inplace("neg_", Tensor.__neg__)
 
     def __iadd__(self, other):
-        other = self._operand_for(other, "+=")
-        return self._inplace("+=", Tensor.__add__, other, augmented=True)
+        return self._arith_("add", "+=", Tensor.__add__, other, augmented=True)
 
     def __isub__(self, other):
-        other = self._operand_for(other, "-=")
-        return self._inplace("-=", Tensor.__sub__, other, augmented=True)
+        return self._arith_("sub", "-=", Tensor.__sub__, other, augmented=True)
 
     def __imul__(self, other):
-        other = self._operand_for(other, "*=")
-        return self._inplace("*=", Tensor.__mul__, other, augmented=True)
+        return self._arith_("mul", "*=", Tensor.__mul__, other, augmented=True)
 
     def __itruediv__(self, other):
-        other = self._operand_for(other, "/=")
-        return self._inplace("/=", Tensor.__truediv__, other, augmented=True)
+        return self._arith_("div", "/=", Tensor.__truediv__, other, augmented=True)
 
     def fill_(self, value):
         """Every element set to ``value``; returns self."""
@@ -941,11 +958,7 @@ class Tensor:
             src = tensor(src, dtype=self.dtype, device=self.device)
         if src._backend is not self._backend:
             src = src.to(self.device)
-        try:
-            fits = np.broadcast_shapes(src.shape, self.shape) == self.shape
-        except ValueError:
-            fits = False
-        if not fits:
+        if not _broadcasts_to(src.shape, self.shape):
             raise ValueError(f"copy_: a tensor of shape {src.shape} cannot be copied into "
                                f"one of shape {self.shape}")
         if _autograd._grad_enabled and (self._requires_grad or src._requires_grad):

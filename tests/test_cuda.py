@@ -552,3 +552,19 @@ def test_the_composed_losses_on_the_gpu(loss):
         "smooth_l1": lambda z: F.smooth_l1_loss(z, mg.zeros_like(z), beta=0.5),
     }[loss]
     assert_same_on_both_devices(fn, randn(4, 3))
+
+
+def test_masked_assignment_with_values_in_order_on_the_gpu():
+    a = np.arange(9.0).reshape(3, 3)
+    for mask, value in [(a % 4 == 1, [10.0, 20.0]),                  # picks 1 and 5
+                        (a > 6.5, 3.0),
+                        (np.array([True, False, True]), [[7.0, 8.0, 9.0]]),   # rows
+                        (np.array([False, True, True]), [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])]:
+        want = a.copy()
+        want[mask] = value
+        t = on("cuda", a)
+        t[mg.tensor(mask, device="cuda")] = on("cuda", value) if isinstance(value, list) else value
+        np.testing.assert_array_equal(t.numpy(), want)
+    # and inside a graph, where SetItem's backward takes the same rule
+    assert_same_on_both_devices(lambda x: _assign(x * 1.0, x.detach() > 0, x[x.detach() > 0] * 2.0),
+                                randn(2, 3))

@@ -422,3 +422,95 @@ def test_an_in_place_op_leaves_earlier_uses_of_the_old_values_alone():
     y *= 3.0
     (z + y).sum().backward()
     assert w.grad.tolist() == [8.0, 8.0]
+
+
+def test_a_view_taken_before_an_in_place_op_on_its_base_refuses_backward():
+    # v's values change with y's; its graph (y's old node) does not: PyTorch rewrites
+    # v's history, minigrad raises rather than give x.grad = 2 where it is 6
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 2.0
+    v = y[0:2]
+    w = y.reshape(3)
+    y.mul_(3.0)
+    with pytest.raises(RuntimeError, match="view of a tensor that was then modified"):
+        v.sum().backward()
+    with pytest.raises(RuntimeError, match="view of a tensor that was then modified"):
+        w.sum().backward()
+    assert x.grad is None
+    y.sum().backward()                      # y itself is fine: ∂Σ6x/∂x = 6
+    assert x.grad.tolist() == [6.0, 6.0, 6.0]
+
+
+def test_in_place_ops_on_a_functions_output_and_on_a_detached_tensor():
+    class Twice(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2.0
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 2.0
+
+    x = leaf([1.0, 2.0])
+    y = Twice.apply(x)
+    y.add_(1.0)                             # in a graph: recorded on y, as on any tensor
+    y[0] = 0.0
+    y.sum().backward()                      # y = (0, 2·x1 + 1)
+    assert x.grad.tolist() == [0.0, 2.0]
+    base = mg.tensor([1.0, 1.0], dtype=mg.float64)
+    d = base.detach()
+    w = leaf([3.0, 4.0])
+    d += w                                  # writes into base's storage, as PyTorch does
+    assert base.tolist() == [4.0, 5.0] and d.requires_grad
+    d.sum().backward()
+    assert w.grad.tolist() == [1.0, 1.0]
+
+
+def test_set_grad_enabled_takes_effect_when_called():
+    try:
+        mg.set_grad_enabled(False)
+        assert not mg.is_grad_enabled()
+        assert not (leaf([1.0]) * 2.0).requires_grad
+    finally:
+        mg.set_grad_enabled(True)
+    with mg.set_grad_enabled(False):
+        assert not mg.is_grad_enabled()
+    assert mg.is_grad_enabled()
+
+    @mg.set_grad_enabled(False)
+    def f():
+        return mg.is_grad_enabled()
+    assert mg.is_grad_enabled() and f() is False and mg.is_grad_enabled()
+
+
+def test_a_function_may_return_a_gradient_of_a_broadcast_shape():
+    class Scale(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, s):
+            ctx.save_for_backward(x)
+            return x * s
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 3.0, grad * x          # ∂/∂s has x's shape, s is (1,)
+
+    x, s = leaf([[1.0, 2.0], [3.0, 4.0]]), leaf([3.0])
+    Scale.apply(x, s).sum().backward()
+    assert s.grad.tolist() == [10.0]           # summed back, as PyTorch does
+    with pytest.raises(RuntimeError, match="gradient of shape"):
+        class Bad(Scale):
+            @staticmethod
+            def backward(ctx, grad):
+                return grad[:1], None
+        Bad.apply(leaf([[1.0, 2.0], [3.0, 4.0]]), s).sum().backward()
+
+
+def test_an_optimizer_step_marks_only_the_parameters_it_updated():
+    a, frozen = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+    opt = optim.SGD([a, frozen], lr=0.1)
+    (a * 3.0).sum().backward()                   # a has a gradient, frozen none
+    y = frozen * mg.tensor([2.0, 2.0], dtype=mg.float64)   # saves frozen
+    opt.step()                                    # updates a only
+    y.sum().backward()                            # frozen is unchanged: fine, as PyTorch
+    assert frozen.grad.tolist() == [2.0, 2.0] and a._version == 1 and frozen._version == 0

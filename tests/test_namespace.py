@@ -242,7 +242,7 @@ def test_conversions_and_comparisons():
     (lambda i, f, d: i.tanh(), np.float32),
     (lambda i, f, d: i.sin(), np.float32),
     (lambda i, f, d: i.softmax(0), np.float32),
-    (lambda i, f, d: i.mean(), np.float32),
+    (lambda i, f, d: i.float().mean(), np.float32),
     (lambda i, f, d: mg.cat([i, f]), np.float32),
     (lambda i, f, d: f.pow(i), np.float32),
 ])
@@ -271,6 +271,11 @@ def test_the_gradient_of_a_power_with_respect_to_its_exponent_at_zero_base():
     np.testing.assert_allclose(e.grad.numpy(), [0.0, 2.0 * math.log(4.0)])
 
 
+def test_the_mean_of_an_integer_tensor_raises_as_in_pytorch():
+    with pytest.raises(TypeError, match="mean"):
+        mg.tensor([1, 2]).mean()
+
+
 def test_the_mean_of_nothing_is_nan():
     assert math.isnan(mg.zeros(0).mean().item())
     assert np.isnan(mg.zeros(2, 0).mean(dim=1).numpy()).all()
@@ -283,3 +288,27 @@ def test_reducing_a_0d_tensor_along_dim_0_or_minus_1_returns_it():
         assert t.mean(dim).item() == 3.5
     with pytest.raises(IndexError):
         t.sum(1)
+
+
+@pytest.mark.parametrize("expr, dtype", [
+    (lambda: mg.tensor([1.0, 2.0]) * mg.tensor(2.0, dtype=mg.float64), np.float32),
+    (lambda: mg.tensor([1, 2], dtype=mg.int32) + mg.tensor(3), np.int32),
+    (lambda: mg.tensor([1, 2]) + mg.tensor(1.5, dtype=mg.float64), np.float64),
+    (lambda: mg.tensor(1.0) + mg.tensor(2.0, dtype=mg.float64), np.float64),
+])
+def test_a_0d_tensor_promotes_as_a_number_does(expr, dtype):
+    # PyTorch: a 0-d tensor does not widen a tensor with dimensions of its own kind,
+    # but lifts it into a higher kind (int to float)
+    assert expr().dtype == dtype
+
+
+def test_cat_and_stack_of_one_tensor_give_new_storage():
+    x = mg.tensor([1.0, 2.0])
+    for out in (mg.cat([x]), mg.stack([x])):
+        out.add_(1.0)
+    assert x.tolist() == [1.0, 2.0]
+
+
+def test_an_integer_to_a_negative_power_names_the_real_error():
+    with pytest.raises(ValueError, match="negative integer powers"):
+        mg.tensor([2, 3]) ** -1

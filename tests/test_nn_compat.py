@@ -191,11 +191,14 @@ def test_cross_entropy_label_smoothing_with_probability_targets():
 
 
 def test_cross_entropy_options_at_their_defaults_take_the_fused_kernel():
-    z, y = mg.tensor(rng.standard_normal((4, 3))), mg.tensor([0, 2, 1, 2])
-    assert type(F.cross_entropy(z, y).grad_fn).__name__ != "DivBackward"
-    z.requires_grad_()
+    z = mg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    y = mg.tensor([0, 2, 1, 2])
     assert F.cross_entropy(z, y).grad_fn.name() == "CrossEntropyLossBackward"
-    assert F.cross_entropy(z, y, label_smoothing=0.1).grad_fn.name() != "CrossEntropyLossBackward"
+    assert F.cross_entropy(z, y, ignore_index=5).grad_fn.name() == "CrossEntropyLossBackward"
+    for composed in (F.cross_entropy(z, y, label_smoothing=0.1),
+                     F.cross_entropy(z, y, ignore_index=2),          # a class that occurs
+                     F.cross_entropy(z, mg.tensor([0, -100, 1, 2]))):
+        assert composed.grad_fn.name() != "CrossEntropyLossBackward"
 
 
 def test_every_target_ignored_gives_nan_for_the_mean_as_pytorch():
@@ -292,3 +295,11 @@ def test_a_sequential_changed_after_a_forward_runs_its_new_modules():
     np.testing.assert_allclose(model(x).detach().numpy(), hidden.tanh().detach().numpy(), rtol=1e-12)
     model.append(nn.Sigmoid())
     assert model(x).shape == (3, 4)
+
+
+def test_module_to_replaces_buffers_and_leaves_the_callers_tensor_alone():
+    w = mg.ones(3)
+    loss = nn.CrossEntropyLoss(weight=w)
+    loss.to(mg.float64)
+    assert loss.weight.dtype == mg.float64 and w.dtype == mg.float32
+    assert [n for n, _ in loss.named_buffers()] == ["weight"]

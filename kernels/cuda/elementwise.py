@@ -11,6 +11,7 @@ the GPU's stand-in for one NumPy expression, and its docstring names it:
     clamp      clip(x, lo, hi)          fill   out[...] = value
     cast       x.astype(out.dtype)      gather / scatter   strided views and their inverse
     take_rows  x[index]                 index_add_rows     np.add.at(out, index, g)
+    put_rows   out[index] = g
     softmax_rows, log_softmax_rows      along the last axis of a matrix
     dropout_mask                        [u ≥ p] / (1 − p), u ~ U[0, 1)
 
@@ -665,6 +666,30 @@ def take_rows(x, index, out):
         return
     blocks, threads = grid_1d(out.size)
     _take_rows[blocks, threads](x, index, out)
+
+
+@cuda.jit(cache=True)
+def _put_rows(g, index, out):
+    k = cuda.grid(1)
+    n_cols = g.shape[1]
+    if k < g.shape[0] * n_cols:
+        r = k // n_cols
+        c = k - r * n_cols
+        j = index[r]
+        if j < 0:
+            j += out.shape[0]
+        out[j, c] = g[r, c]
+
+
+def put_rows(g, index, out):
+    """out[index_i, :] = g[i, :] (NumPy's out[index] = g): take_rows's inverse, item
+    assignment through an index. g: (N, C); index: (N,) int64, −R ≤ index_i < R, no
+    repeats (a repeated row would get one of its values, which one is not defined);
+    out: (R, C), written in place (the store converts to out's dtype)."""
+    if g.size == 0:
+        return
+    blocks, threads = grid_1d(g.size)
+    _put_rows[blocks, threads](g, index, out)
 
 
 @cuda.jit(cache=True)

@@ -34,6 +34,8 @@ _ACT_CODES = {"identity": _dense.IDENTITY, "relu": _dense.RELU,
               "leaky_relu": _dense.LEAKY_RELU, "sigmoid": _dense.SIGMOID, "tanh": _dense.TANH}
 
 
+_UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
+
 _UNUSED = {}
 
 
@@ -167,6 +169,12 @@ class CPUBackend:
     @staticmethod
     def mul_(dst, value):
         np.multiply(dst, value, out=dst)
+
+    @staticmethod
+    def binary_(op, dst, other):
+        """dst = dst OP other in place ("add", "sub", "mul", "div"; other broadcast to
+        dst's shape, the result cast to dst's dtype)."""
+        _UFUNCS[op](dst, other, out=dst, casting="unsafe")
 
     @staticmethod
     def fill_(dst, value):

@@ -139,6 +139,12 @@ class CUDABackend:
         E.binary("mul", dst, value, dst)
 
     @staticmethod
+    def binary_(op, dst, other):
+        """dst = dst OP other in place ("add", "sub", "mul", "div"; other broadcast to
+        dst's shape; each element is read and written by one thread)."""
+        E.binary(op, dst, other, dst)
+
+    @staticmethod
     def fill_(dst, value):
         E.fill(dst, value)
 
@@ -303,12 +309,21 @@ class CUDABackend:
         return out.reshape(self._out_shape(x, axes, False))
 
     # min(x) = −max(−x), and the first index of the largest −x is that of the smallest
-    # x: two more passes than a kernel of their own, on ops no training step runs.
+    # x: two more passes than a kernel of their own, on ops no training step runs. It
+    # needs a signed type (and an int64 of −2⁶³ has no negative).
+
+    @staticmethod
+    def _signed(x, op):
+        if x.dtype.kind not in "fi":
+            raise TypeError(f"{op}: a CUDA tensor of dtype {x.dtype} is not supported "
+                            f"(float or signed integer only)")
 
     def min(self, x, axis=None, keepdims=False):
+        self._signed(x, "min")
         return self.neg(self.max(self.neg(x), axis, keepdims))
 
     def argmin(self, x, axis=None):
+        self._signed(x, "argmin")
         return self.argmax(self.neg(x), axis)
 
     def column_sums(self, g, out=None):
@@ -442,11 +457,25 @@ class CUDABackend:
         bool mask of x's shape; value a number or an array broadcast to the selection."""
         if self._is_mask(index):
             mask = self.asarray(index)
-            if tuple(mask.shape) != tuple(x.shape):
-                raise IndexError(
-                    f"CUDA tensors take item assignment through a boolean mask of the "
-                    f"tensor's own shape {tuple(x.shape)}, got one of {tuple(mask.shape)}")
-            E.where(mask, value, x, x)
+            if not isinstance(value, self.array_type) or value.size == 1:
+                if tuple(mask.shape) != tuple(x.shape):
+                    raise IndexError(
+                        f"a boolean mask of shape {tuple(mask.shape)} does not match the "
+                        f"tensor's shape {tuple(x.shape)}")
+                # one value for every selected element: no need to know which they are
+                E.where(mask, value if not isinstance(value, self.array_type)
+                        else value.reshape(()), x, x)
+                return
+            # values in order, one per selected element (or row): as NumPy's x[mask] = v,
+            # v broadcast to the selection's shape; the positions come from the host
+            rows, picked = self._mask_index(x, mask)
+            selection = (picked.shape[0],) + tuple(x.shape[mask.ndim:])
+            try:
+                part = value if tuple(value.shape) == selection else self.broadcast_to(value, selection)
+            except ValueError:
+                raise ValueError(f"cannot assign values of shape {tuple(value.shape)} to the "
+                                 f"{picked.shape[0]} elements a mask selects") from None
+            E.put_rows(part.reshape(picked.shape[0], rows.shape[1]), picked, rows)
             return
         parts = index if isinstance(index, tuple) else (index,)
         if not all(isinstance(i, (int, slice, type(None), type(Ellipsis)))

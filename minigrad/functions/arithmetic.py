@@ -21,11 +21,25 @@ def _promote(be, out, a, b):
     """Apply PyTorch's type promotion where NumPy's differs.
 
     NumPy turns int + Python float, int / int and int64 + float32 into float64;
-    PyTorch gives the default float dtype (float32) unless an operand is float64.
+    PyTorch gives the default float dtype (float32) unless an operand is float64. And a
+    0-d tensor counts as a number does: it does not widen a tensor with dimensions of
+    its own kind (float32 · 0-d float64 is float32, int32 + 0-d int64 is int32).
     """
     if out.dtype == _F64 and not _is_f64(a) and not _is_f64(b):
         default = _tensor._default_float
         return out if default == _F64 else be.astype(out, default)
+    if getattr(a, "ndim", 1) == 0 or getattr(b, "ndim", 1) == 0:
+        return _scalar_promote(be, out, a, b)
+    return out
+
+
+def _scalar_promote(be, out, a, b):
+    big, small = (b, a) if getattr(a, "ndim", 1) == 0 else (a, b)
+    if getattr(big, "ndim", 0) == 0 or not hasattr(small, "dtype"):
+        return out                                   # both 0-d, or a Python number
+    same_kind = (big.dtype.kind == "f") == (small.dtype.kind == "f") and big.dtype.kind != "b"
+    if same_kind and out.dtype != big.dtype and out.dtype.kind == big.dtype.kind:
+        return be.astype(out, big.dtype)
     return out
 
 
@@ -44,9 +58,13 @@ def _binary(ctx, op, name, a, b):
     """op(a, b) with NumPy broadcasting, PyTorch's promotion, and an error naming the op."""
     try:
         out = op(a, b)
-    except ValueError:
-        raise ValueError(
-            f"{name}: shapes {_shape(a)} and {_shape(b)} cannot be broadcast together") from None
+    except ValueError as e:
+        try:
+            np.broadcast_shapes(_shape(a), _shape(b))
+        except ValueError:
+            raise ValueError(f"{name}: shapes {_shape(a)} and {_shape(b)} cannot be "
+                             f"broadcast together") from None
+        raise ValueError(f"{name}: {e}") from None       # e.g. an integer to a negative power
     return _promote(ctx.backend, out, a, b)
 
 

@@ -3,12 +3,7 @@ axes that were reduced (each input element contributed to one output element).""
 
 import numpy as np
 
-from .. import tensor as _tensor
 from ..autograd import RawFunction
-
-
-def _float(dtype):
-    return dtype if dtype.kind == "f" else _tensor._default_float
 
 
 def _axes(axis, ndim):
@@ -54,6 +49,9 @@ class Mean(RawFunction):
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
+        if x.dtype.kind != "f":
+            raise TypeError(f"mean: the mean of a tensor of dtype {x.dtype} is not defined "
+                            f"(as in PyTorch): convert it first, x.float().mean()")
         ctx.in_shape, ctx.axes = x.shape, _axes(axis, x.ndim)
         n = 1
         for a in ctx.axes:
@@ -62,9 +60,8 @@ class Mean(RawFunction):
         be = ctx.backend
         total = be.sum(x, ctx.axes, keepdims)
         if n == 0:
-            return be.full(total.shape, np.nan, _float(total.dtype))
-        out = be.div(total, n)
-        return out if out.dtype == _float(x.dtype) else be.astype(out, _float(x.dtype))
+            return be.full(total.shape, np.nan, total.dtype)
+        return be.div(total, n)
 
     @staticmethod
     def backward(ctx, grad):

@@ -223,11 +223,17 @@ class Module:
         dtype = _normalize_dtype(dtype)
         if dtype is not None and dtype.kind != "f":
             raise TypeError(f"Module.to: dtype must be a floating-point type, got {dtype}")
-        tensors = list(self.parameters()) + list(self.buffers())
-        for t in tensors:
-            _convert(t, backend, dtype)
-            if t.grad is not None:
-                _convert(t.grad, backend, dtype)
+        for p in self.parameters():          # the same Parameters, their storage replaced
+            _convert(p, backend, dtype)
+            if p.grad is not None:
+                _convert(p.grad, backend, dtype)
+        for module in self.modules():        # buffers: new tensors (the old are the caller's)
+            for name, b in list(module._buffers.items()):
+                if b is not None:
+                    new = Tensor._make(b.raw, b._backend)
+                    _convert(new, backend, dtype)
+                    if new.raw is not b.raw or new._backend is not b._backend:
+                        setattr(module, name, new)
         return self
 
     def cpu(self):

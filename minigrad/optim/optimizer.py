@@ -247,12 +247,10 @@ class Optimizer:
         # Consecutive parameters that have gradients and equal step counts: one call
         # each; in the usual case that is the whole bucket.
         i, n = 0, len(params)
-        stepped = False
         while i < n:
             if params[i].grad is None:
                 i += 1
                 continue
-            stepped = True
             t = entries[i]["step"] if entries[i] is not None else 0
             j = i + 1
             while (j < n and params[j].grad is not None
@@ -269,9 +267,8 @@ class Optimizer:
                 if entries[k] is None or bucket.entry_names[k] != key:
                     self._record(bucket, k, names)
                 entries[k]["step"] = t + 1
+                advance(version_of(params[k]))   # only these changed: their own counters
             i = j
-        if stepped:  # (then all of the bucket counts as modified: rarely more than was)
-            advance(bucket.version)
         bucket.refresh_common_step()
 
     def _record(self, bucket, k, names):

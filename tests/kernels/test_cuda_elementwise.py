@@ -26,6 +26,7 @@ from kernels.cuda.elementwise import (
     gather,
     index_add_rows,
     log_softmax_rows,
+    put_rows,
     scatter,
     softmax_rows,
     take_rows,
@@ -461,3 +462,12 @@ def test_dropout_mask_rejects_bad_p():
     d = cuda.to_device(np.empty(3, np.float32))
     with pytest.raises(ValueError):
         dropout_mask(cuda.to_device(np.zeros(1, xoroshiro128p_dtype)), 1.5, d)
+
+
+def test_put_rows_is_take_rows_inverse():
+    out = np.zeros((5, 3))
+    g = randn(np.float64, 3, 3)
+    index = np.array([4, 0, -3])
+    expected = out.copy()
+    expected[index] = g
+    assert_close(run(put_rows, g, index, out=out), expected)
