@@ -394,7 +394,7 @@ class RawFunction(Node):
         raw = list(args)
         needs = [False] * len(args)
         wanted = []                  # positions of the inputs that require grad
-        for i, a in enumerate(args):
+        for i, a in enumerate(args):  # (_device_of's check, inline: this loop unwraps too)
             if isinstance(a, Tensor):
                 if backend is None:
                     backend = a._backend
