@@ -38,7 +38,7 @@ def numpy_gradient_descent(a, b):
 
 def _loss(a, b, device="cpu"):
     x, y = mg.tensor(X, device=device), mg.tensor(Y, device=device)
-    return (a + b * x - y).pow(2).sum()
+    return ((a + b * x - y) ** 2).sum()
 
 
 @pytest.mark.parametrize("zeroing", ["none", "zero_", "set_to_none"])
@@ -72,10 +72,9 @@ def test_data_minus_equals_trains_outside_no_grad():
 
 def test_the_parameters_of_a_model_train_by_hand():
     # the nn version of the idiom: for param in model.parameters(): param -= lr * param.grad
-    model = nn.Linear(1, 1).double()
-    with mg.no_grad():
-        model.weight.fill_(-0.2)
-        model.bias.fill_(0.3)
+    model = nn.Linear(1, 1, dtype=mg.float64)
+    nn.init.constant_(model.weight, -0.2)
+    nn.init.constant_(model.bias, 0.3)
     x, y = mg.tensor(X.reshape(-1, 1)), mg.tensor(Y)
     loss_fn = nn.MSELoss(reduction="sum")
     for _ in range(STEPS):
