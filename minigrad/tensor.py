@@ -801,13 +801,13 @@ class Tensor:
     clip = clamp
 
     def relu(self):
-        return _F.Activation.apply(self, "relu", 0.0)
+        return _F.ReLU.apply(self, 0.0, 0.0)
 
     def sigmoid(self):
-        return _F.Activation.apply(self, "sigmoid", 0.0)
+        return _F.Sigmoid.apply(self, 0.0, 0.0)
 
     def tanh(self):
-        return _F.Activation.apply(self, "tanh", 0.0)
+        return _F.Tanh.apply(self, 0.0, 0.0)
 
     def softmax(self, dim=None, *, axis=None):
         """softmax along ``dim`` (the last one by default)."""

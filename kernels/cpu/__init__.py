@@ -13,30 +13,23 @@ semantics a tensor library wants, the check is a branch in every loop iteration
 that stops LLVM from vectorising the loop: an Adam step over 10M float32 values
 takes 12 ms without it and 52 ms with it (one core).
 
-In place (an output that is also an input, ``bias_relu_forward(h, b, h)``): the
-result is right, but LLVM vectorises a loop only after a run-time check that its
-arrays do not overlap, and an array overlaps itself, so the scalar loop runs. At
-256×512 float32 on a hot cache, ``bias_relu_forward`` takes 60 µs in place against
-22 µs into a second array, and ``relu_backward`` 87 against 27 µs (2-core Zen 3).
-Inside a W3 training step the difference did not show (there the pass waits on
-memory: benchmarks/RESULTS.md), but time an in-place call knowing this.
+In place (an output that is also an input, ``bias_forward(RELU)(h, b, 0, 0, h)``):
+the result is right, but LLVM vectorises a loop only after a run-time check that
+its arrays do not overlap, and an array overlaps itself, so the scalar loop runs.
+At 256×512 float32 on a hot cache, bias + ReLU took 60 µs in place against 22 µs
+into a second array, and the ReLU backward 87 against 27 µs (2-core Zen 3; the
+per-activation kernels of the time, the same loops). Inside a W3 training step the
+difference did not show (there the pass waits on memory: benchmarks/RESULTS.md),
+but time an in-place call knowing this.
+
+The activations' math (f and the gradient through f) is not here but in
+``kernels/activations.py``, shared with ``kernels.cuda``: ``activations.py`` and
+``matmul.py`` here build a kernel per activation around it (``forward(act)``,
+``bias_forward(act)``, ``backward(act)``, ``matmul.linear_forward(act)``,
+``matmul.linear_backward(act)``), and ``losses.py`` uses its sigmoid.
 """
 
-from .activations import (
-    bias_add,
-    bias_leaky_relu_forward,
-    bias_relu_forward,
-    bias_sigmoid_forward,
-    bias_tanh_forward,
-    leaky_relu_backward,
-    leaky_relu_forward,
-    relu_backward,
-    relu_forward,
-    sigmoid_backward,
-    sigmoid_forward,
-    tanh_backward,
-    tanh_forward,
-)
+from . import activations, matmul
 from .losses import (
     bce_logits_backward,
     bce_logits_forward,
@@ -48,7 +41,6 @@ from .losses import (
     softmax_xent_prob_backward,
     softmax_xent_prob_forward,
 )
-from .matmul import linear_backward, linear_forward
 from .optim import (
     sgd_step,
     sgd_step_parallel,
@@ -63,20 +55,9 @@ from .optim import (
 )
 from .reductions import column_sums
 
+# Kernels for a given activation are built by activations.forward(act),
+# bias_forward(act), backward(act) and matmul.linear_forward(act), linear_backward(act).
 __all__ = [
-    "relu_forward",
-    "leaky_relu_forward",
-    "sigmoid_forward",
-    "tanh_forward",
-    "bias_add",
-    "bias_relu_forward",
-    "bias_leaky_relu_forward",
-    "bias_sigmoid_forward",
-    "bias_tanh_forward",
-    "relu_backward",
-    "leaky_relu_backward",
-    "sigmoid_backward",
-    "tanh_backward",
     "column_sums",
     "softmax_xent_forward",
     "softmax_xent_backward",
@@ -87,8 +68,6 @@ __all__ = [
     "bce_logits_backward",
     "mse_forward",
     "mse_backward",
-    "linear_forward",
-    "linear_backward",
     "sgd_step",
     "sgd_step_parallel",
     "adagrad_step",

@@ -1,165 +1,72 @@
-"""Activation kernels: forward, fused bias + activation, and backward.
+"""Activation kernels: forward, bias + activation, and backward, for any activation.
 
-Shapes: x, y, grad, out are 1-D (n,) unless stated; z is 2-D (N, M) and b is
-1-D (M,). All arrays are C-contiguous and of one float dtype (float32 or
-float64). A caller with an N-D array passes its flat view (``a.reshape(-1)``).
+The math is in ``kernels/activations.py`` (f and g · f′ of each activation, one
+definition for both devices); here are the loops around it. Each function below
+takes an activation code (``RELU``, ``GELU``, …) and returns the kernel for that
+activation, compiled on its first call and cached on disk like every kernel::
 
-The backward kernels take the forward's OUTPUT y, not its input x: each
-derivative here can be written in terms of y, so the forward result is all a
-Function needs to save.
+    forward(act)(x, p, q, out)              out_i  = f(x_i)
+    bias_forward(act)(z, b, p, q, out)      out_ij = f(z_ij + b_j)
+    backward(act)(grad, x, y, p, q, out)    out_i  = grad_i · f′(x_i),  y = f(x)
+
+One compiled kernel per activation, not one kernel that branches on the code:
+with the code a run-time argument the branch sits in the loop and stops LLVM
+from vectorising it, and bias + ReLU at 256 × 512 float32 took 400 µs against
+12 µs. The kernel is a closure over the code, which numba treats as a constant
+(its cache key includes it), so ``activate``'s chain of ``if`` folds to the one
+activation.
+
+Shapes: x, y, grad, out are 1-D (n,) for forward and backward (a caller with an
+N-D array passes its flat view, ``a.reshape(-1)``); z and out are (N, M) and b is
+(M,) for bias_forward. All arrays are C-contiguous and of one float dtype. ``p``,
+``q`` are the activation's parameters (floats, 0 where unused). In backward, x
+may be y itself when the activation's derivative reads only y (codes not in
+``READS_INPUT``). An output may be an input (``bias_forward(act)(h, b, p, q, h)``,
+``backward(act)(g, x, y, p, q, g)``).
 """
 
-import math
+import functools
 
 from numba import njit
 
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _relu(x):
-    # Written as "x unless x < 0" so that a NaN passes through (as in NumPy
-    # and PyTorch) instead of silently becoming 0 and hiding a divergence.
-    return 0.0 if x < 0.0 else x
+from ..activations import activate, activate_backward
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _leaky_relu(x, slope):
-    return slope * x if x < 0.0 else x
+@functools.cache
+def forward(act):
+    """The kernel out_i = f(x_i) for activation ``act``:  (x, p, q, out)."""
+
+    @njit(cache=True, error_model="numpy")
+    def activation_forward(x, p, q, out):
+        for i in range(x.shape[0]):
+            out[i] = activate(act, x[i], p, q)
+
+    return activation_forward
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _sigmoid(x):
-    # 1/(1 + exp(-x)) overflows exp for x << 0; with e = exp(-|x|) <= 1 both
-    # branches are exact rewrites that never overflow.
-    e = math.exp(-abs(x))
-    if x >= 0.0:
-        return 1.0 / (1.0 + e)
-    return e / (1.0 + e)
+@functools.cache
+def bias_forward(act):
+    """The kernel out_ij = f(z_ij + b_j) for activation ``act``:  (z, b, p, q, out).
 
-
-# ---------------------------------------------------------------- forward
-
-
-@njit(cache=True, error_model="numpy")
-def relu_forward(x, out):
-    """out_i = max(x_i, 0).   x, out: (n,)."""
-    for i in range(x.shape[0]):
-        out[i] = _relu(x[i])
-
-
-@njit(cache=True, error_model="numpy")
-def leaky_relu_forward(x, slope, out):
-    """out_i = x_i if x_i > 0 else slope · x_i.   x, out: (n,); slope: float."""
-    for i in range(x.shape[0]):
-        out[i] = _leaky_relu(x[i], slope)
-
-
-@njit(cache=True, error_model="numpy")
-def sigmoid_forward(x, out):
-    """out_i = σ(x_i) = 1 / (1 + exp(−x_i)).   x, out: (n,).
-
-    Evaluated as 1/(1 + e) for x ≥ 0 and e/(1 + e) for x < 0, e = exp(−|x|),
-    so no exp overflows (σ(±1000) = 1, 0 exactly).
+    The bias add and the activation after a matrix product, in one pass.
     """
-    for i in range(x.shape[0]):
-        out[i] = _sigmoid(x[i])
+
+    @njit(cache=True, error_model="numpy")
+    def bias_activation_forward(z, b, p, q, out):
+        for i in range(z.shape[0]):
+            for j in range(z.shape[1]):
+                out[i, j] = activate(act, z[i, j] + b[j], p, q)
+
+    return bias_activation_forward
 
 
-@njit(cache=True, error_model="numpy")
-def tanh_forward(x, out):
-    """out_i = tanh(x_i).   x, out: (n,).  (math.tanh: no overflow.)"""
-    for i in range(x.shape[0]):
-        out[i] = math.tanh(x[i])
+@functools.cache
+def backward(act):
+    """The kernel out_i = grad_i · f′(x_i) for activation ``act``:  (grad, x, y, p, q, out)."""
 
+    @njit(cache=True, error_model="numpy")
+    def activation_backward(grad, x, y, p, q, out):
+        for i in range(grad.shape[0]):
+            out[i] = activate_backward(act, grad[i], x[i], y[i], p, q)
 
-# ------------------------------------------------ fused bias + activation
-
-
-@njit(cache=True, error_model="numpy")
-def bias_add(z, b, out):
-    """out_ij = z_ij + b_j.   z, out: (N, M); b: (M,).  out may be z."""
-    for i in range(z.shape[0]):
-        for j in range(z.shape[1]):
-            out[i, j] = z[i, j] + b[j]
-
-
-@njit(cache=True, error_model="numpy")
-def bias_relu_forward(z, b, out):
-    """out_ij = max(z_ij + b_j, 0).   z, out: (N, M); b: (M,).  out may be z."""
-    for i in range(z.shape[0]):
-        for j in range(z.shape[1]):
-            out[i, j] = _relu(z[i, j] + b[j])
-
-
-@njit(cache=True, error_model="numpy")
-def bias_leaky_relu_forward(z, b, slope, out):
-    """out_ij = a if a > 0 else slope · a,  a = z_ij + b_j.
-
-    z, out: (N, M); b: (M,); slope: float.  out may be z.
-    """
-    for i in range(z.shape[0]):
-        for j in range(z.shape[1]):
-            out[i, j] = _leaky_relu(z[i, j] + b[j], slope)
-
-
-@njit(cache=True, error_model="numpy")
-def bias_sigmoid_forward(z, b, out):
-    """out_ij = σ(z_ij + b_j), stable as in sigmoid_forward.
-
-    z, out: (N, M); b: (M,).  out may be z.
-    """
-    for i in range(z.shape[0]):
-        for j in range(z.shape[1]):
-            out[i, j] = _sigmoid(z[i, j] + b[j])
-
-
-@njit(cache=True, error_model="numpy")
-def bias_tanh_forward(z, b, out):
-    """out_ij = tanh(z_ij + b_j).   z, out: (N, M); b: (M,).  out may be z."""
-    for i in range(z.shape[0]):
-        for j in range(z.shape[1]):
-            out[i, j] = math.tanh(z[i, j] + b[j])
-
-
-# ---------------------------------------------------------------- backward
-
-
-@njit(cache=True, error_model="numpy")
-def relu_backward(grad, y, out):
-    """out_i = grad_i · [y_i > 0],  y = relu(x).   grad, y, out: (n,).
-
-    relu'(x) = [x > 0], and y > 0 exactly when x > 0.  out may be grad.
-    """
-    for i in range(grad.shape[0]):
-        out[i] = grad[i] if y[i] > 0.0 else 0.0
-
-
-@njit(cache=True, error_model="numpy")
-def leaky_relu_backward(grad, y, slope, out):
-    """out_i = grad_i · (1 if y_i > 0 else slope),  y = leaky_relu(x).
-
-    grad, y, out: (n,); slope: float.  out may be grad.
-    Valid for slope ≥ 0 only: then y > 0 exactly when x > 0 (a negative
-    slope maps negative x to positive y).
-    """
-    for i in range(grad.shape[0]):
-        out[i] = grad[i] if y[i] > 0.0 else slope * grad[i]
-
-
-@njit(cache=True, error_model="numpy")
-def sigmoid_backward(grad, y, out):
-    """out_i = grad_i · y_i · (1 − y_i),  y = σ(x), since σ' = σ(1 − σ).
-
-    grad, y, out: (n,).  out may be grad.
-    """
-    for i in range(grad.shape[0]):
-        out[i] = grad[i] * y[i] * (1.0 - y[i])
-
-
-@njit(cache=True, error_model="numpy")
-def tanh_backward(grad, y, out):
-    """out_i = grad_i · (1 − y_i²),  y = tanh(x), since tanh' = 1 − tanh².
-
-    grad, y, out: (n,).  out may be grad.
-    """
-    for i in range(grad.shape[0]):
-        out[i] = grad[i] * (1.0 - y[i] * y[i])
+    return activation_backward

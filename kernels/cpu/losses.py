@@ -17,16 +17,7 @@ import math
 
 from numba import njit
 
-
-# Kept here rather than imported from activations.py: numba's cache does not
-# notice changes to functions defined in another file, so an imported helper
-# that someone edits would leave these kernels running the old code.
-@njit(cache=True, inline="always", error_model="numpy")
-def _sigmoid(x):
-    e = math.exp(-abs(x))
-    if x >= 0.0:
-        return 1.0 / (1.0 + e)
-    return e / (1.0 + e)
+from ..activations import sigmoid
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -166,12 +157,12 @@ def bce_logits_forward(z, y, scale, losses, loss):
 
 @njit(cache=True, error_model="numpy")
 def bce_logits_backward(z, y, scale, out):
-    """∂L/∂z_i = scale · (σ(z_i) − y_i), σ evaluated stably.
+    """∂L/∂z_i = scale · (σ(z_i) − y_i), σ from kernels/activations.py (stable).
 
     z, y, out: (n,); scale: float.
     """
     for i in range(z.shape[0]):
-        out[i] = scale * (_sigmoid(z[i]) - y[i])
+        out[i] = scale * (sigmoid(z[i], 0.0, 0.0) - y[i])
 
 
 # ------------------------------------------------------ mean squared error

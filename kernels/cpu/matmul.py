@@ -9,107 +9,95 @@ bias and the activation; one call does all three gradients. Above the threshold 
 uses BLAS and the fused bias + activation kernels of activations.py. The CUDA twins
 (kernels/cuda/matmul.py) are tiled GPU kernels, used at every size.
 
-The activation is a code, ``act``: IDENTITY, RELU, LEAKY_RELU, SIGMOID, TANH (with
-``slope`` the leaky slope). Shapes: x (N, K), w (M, K) as in PyTorch, b (M,), h and
-grad (N, M). All arrays are C-contiguous and of one float dtype, and products are
-accumulated in that dtype, as BLAS does.
+The activation is a code from ``kernels/activations.py`` (RELU, GELU, …), with its
+parameters p and q, and as in ``activations.py`` each function below returns the
+kernel compiled for one activation. Shapes: x (N, K), w (M, K) as in PyTorch, b
+(M,), h, z and grad (N, M). All arrays are C-contiguous and of one float dtype,
+and products are accumulated in that dtype, as BLAS does.
 """
 
-import math
+import functools
 
 import numpy as np
 
 from numba import njit
 
-IDENTITY, RELU, LEAKY_RELU, SIGMOID, TANH = 0, 1, 2, 3, 4
+from ..activations import activate, activate_backward
 
 
-# The activations and their derivatives, as in activations.py. Kept here rather than
-# imported: numba's cache does not notice changes to functions defined in another
-# file, so an imported helper that someone edits would leave these kernels stale.
-@njit(cache=True, inline="always", error_model="numpy")
-def _activate(act, a, slope):
-    if act == RELU:
-        return 0.0 if a < 0.0 else a        # NaN passes through, as in relu_forward
-    if act == LEAKY_RELU:
-        return slope * a if a < 0.0 else a
-    if act == SIGMOID:
-        e = math.exp(-abs(a))               # never overflows: see sigmoid_forward
-        return 1.0 / (1.0 + e) if a >= 0.0 else e / (1.0 + e)
-    if act == TANH:
-        return math.tanh(a)
-    return a
+@functools.cache
+def linear_forward(act):
+    """The kernel out = f(x Wᵀ + b) for activation ``act``:  (x, w, b, p, q, z, out).
 
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _times_derivative(act, g, y, slope):
-    """g · f′, with f′ written in terms of the output y = f(a), as in the *_backward
-    kernels of activations.py."""
-    if act == RELU:
-        return g if y > 0.0 else 0.0
-    if act == LEAKY_RELU:
-        return g if y > 0.0 else slope * g
-    if act == SIGMOID:
-        return g * y * (1.0 - y)
-    if act == TANH:
-        return g * (1.0 - y * y)
-    return g
-
-
-@njit(cache=True, error_model="numpy")
-def linear_forward(x, w, b, act, slope, out):
-    """out = f(x Wᵀ + b):   out_ij = f(b_j + Σ_k x_ik W_jk).
+        out_ij = f(z_ij),   z_ij = b_j + Σ_k x_ik W_jk
 
     x: (N, K); w: (M, K); b: (M,), or (0,) for a layer without bias; out: (N, M);
-    act: activation code; slope: float (LEAKY_RELU only).
+    z: (N, M) to keep the pre-activation z (an activation whose derivative reads
+    its input needs it in backward), or (0, 0) not to.
     """
-    n, k_in = x.shape
-    m = w.shape[0]
-    zero = out.dtype.type(0.0)
-    has_bias = b.shape[0] > 0
-    for i in range(n):
-        for j in range(m):
-            acc = b[j] if has_bias else zero
-            for k in range(k_in):
-                acc += x[i, k] * w[j, k]
-            out[i, j] = _activate(act, acc, slope)
+
+    @njit(cache=True, error_model="numpy")
+    def linear_forward(x, w, b, p, q, z, out):
+        n, k_in = x.shape
+        m = w.shape[0]
+        zero = out.dtype.type(0.0)
+        has_bias = b.shape[0] > 0
+        keep = z.shape[0] > 0
+        for i in range(n):
+            for j in range(m):
+                acc = b[j] if has_bias else zero
+                for k in range(k_in):
+                    acc += x[i, k] * w[j, k]
+                if keep:
+                    z[i, j] = acc
+                out[i, j] = activate(act, acc, p, q)
+
+    return linear_forward
 
 
-@njit(cache=True, error_model="numpy")
-def linear_backward(grad, x, w, y, act, slope, gx, gw, gb):
-    """All three gradients of h = f(x Wᵀ + b), given grad = ∂L/∂h and the output y = h:
+@functools.cache
+def linear_backward(act):
+    """The kernel of all three gradients of h = f(x Wᵀ + b) for activation ``act``:
+    (grad, x, w, z, y, p, q, gx, gw, gb), given grad = ∂L/∂h, the pre-activation z
+    and the output y = h:
 
-        δ    = grad ⊙ f′            (f′ from y, as in the *_backward kernels)
+        δ    = grad ⊙ f′(z)         ∂L/∂z
         gw   = δᵀ x                 ∂L/∂W,  (M, K)
         gb   = Σ_rows δ             ∂L/∂b,  (M,)
         gx   = δ W                  ∂L/∂x,  (N, K)
 
-    grad, y: (N, M); x: (N, K); w: (M, K). A gradient that is not needed is passed
-    as a length-0 array ((0, 0) for gx or gw, (0,) for gb) and is not computed.
-    One row of δ at a time: each is used for all three and then dropped.
+    grad, z, y: (N, M), z may be y when f′ reads only y; x: (N, K); w: (M, K). A
+    gradient that is not needed is passed as a length-0 array ((0, 0) for gx or gw,
+    (0,) for gb) and is not computed. One row of δ at a time: each is used for all
+    three and then dropped.
     """
-    n, m = grad.shape
-    k_in = x.shape[1]
-    want_x, want_w, want_b = gx.shape[0] > 0, gw.shape[0] > 0, gb.shape[0] > 0
-    zero = grad.dtype.type(0.0)
-    if want_w:
-        gw[:, :] = zero
-    if want_b:
-        gb[:] = zero
-    delta = np.empty(m, grad.dtype)
-    for i in range(n):
-        for j in range(m):
-            delta[j] = _times_derivative(act, grad[i, j], y[i, j], slope)
-        if want_b:
-            for j in range(m):
-                gb[j] += delta[j]
+
+    @njit(cache=True, error_model="numpy")
+    def linear_backward(grad, x, w, z, y, p, q, gx, gw, gb):
+        n, m = grad.shape
+        k_in = x.shape[1]
+        want_x, want_w, want_b = gx.shape[0] > 0, gw.shape[0] > 0, gb.shape[0] > 0
+        zero = grad.dtype.type(0.0)
         if want_w:
+            gw[:, :] = zero
+        if want_b:
+            gb[:] = zero
+        delta = np.empty(m, grad.dtype)
+        for i in range(n):
             for j in range(m):
+                delta[j] = activate_backward(act, grad[i, j], z[i, j], y[i, j], p, q)
+            if want_b:
+                for j in range(m):
+                    gb[j] += delta[j]
+            if want_w:
+                for j in range(m):
+                    for k in range(k_in):
+                        gw[j, k] += delta[j] * x[i, k]
+            if want_x:
                 for k in range(k_in):
-                    gw[j, k] += delta[j] * x[i, k]
-        if want_x:
-            for k in range(k_in):
-                gx[i, k] = zero
-            for j in range(m):
-                for k in range(k_in):
-                    gx[i, k] += delta[j] * w[j, k]
+                    gx[i, k] = zero
+                for j in range(m):
+                    for k in range(k_in):
+                        gx[i, k] += delta[j] * w[j, k]
+
+    return linear_backward

@@ -25,22 +25,22 @@ GPU: kernels compile the first time they are launched. With
 simulator instead, thread by thread in Python.
 """
 
-from . import activations, elementwise, losses, matmul, optim, reductions
-from .activations import (
-    bias_add,
-    bias_leaky_relu_forward,
-    bias_relu_forward,
-    bias_sigmoid_forward,
-    bias_tanh_forward,
-    leaky_relu_backward,
-    leaky_relu_forward,
-    relu_backward,
-    relu_forward,
-    sigmoid_backward,
-    sigmoid_forward,
-    tanh_backward,
-    tanh_forward,
-)
+from .. import activations as _math
+from .. import cache as _cache
+from .launch import SIMULATOR
+
+if not SIMULATOR:  # (the simulator runs kernels as Python: nothing to compile or cache)
+    from numba.cuda.core import caching as _caching
+    from numba.cuda.extending import register_jitable as _register_jitable
+
+    # numba-cuda keeps its own cache classes and its own registry of functions that
+    # compiled code may call: the package-wide cache stamp (kernels/cache.py) and the
+    # shared activation math (kernels/activations.py) are installed in both.
+    _cache.install(_caching.CacheImpl)
+    for _fn in _math.SCALARS:
+        _register_jitable(_fn)
+
+from . import activations, elementwise, losses, matmul, optim, reductions  # noqa: E402
 from .losses import (
     bce_logits_backward,
     bce_logits_forward,
@@ -52,7 +52,6 @@ from .losses import (
     softmax_xent_prob_backward,
     softmax_xent_prob_forward,
 )
-from .matmul import linear_backward, linear_forward
 from .optim import (
     adadelta_step,
     adadelta_step_parallel,
@@ -72,19 +71,6 @@ MODULES = (activations, elementwise, losses, matmul, optim, reductions)
 
 # The twins of kernels.cpu.__all__, in the same order.
 __all__ = [
-    "relu_forward",
-    "leaky_relu_forward",
-    "sigmoid_forward",
-    "tanh_forward",
-    "bias_add",
-    "bias_relu_forward",
-    "bias_leaky_relu_forward",
-    "bias_sigmoid_forward",
-    "bias_tanh_forward",
-    "relu_backward",
-    "leaky_relu_backward",
-    "sigmoid_backward",
-    "tanh_backward",
     "column_sums",
     "softmax_xent_forward",
     "softmax_xent_backward",
@@ -95,8 +81,6 @@ __all__ = [
     "bce_logits_backward",
     "mse_forward",
     "mse_backward",
-    "linear_forward",
-    "linear_backward",
     "sgd_step",
     "sgd_step_parallel",
     "adagrad_step",

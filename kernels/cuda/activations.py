@@ -1,254 +1,85 @@
-"""Activation kernels on the GPU: the twins of kernels.cpu.activations.
+"""Activation kernels on the GPU: the twins of kernels/cpu/activations.py.
 
-Shapes: x, y, grad, out are 1-D (n,) unless stated; z is 2-D (N, M) and b is
-1-D (M,). All arrays are C-contiguous numba device arrays of one float dtype
-(float32 or float64). A caller with an N-D array passes its flat view.
+The math is in ``kernels/activations.py``, shared with the CPU; here are the
+GPU loops around it. As on the CPU, each function below takes an activation code
+and returns the launcher for that activation, same names and arguments::
 
-One thread per element: thread k of the grid computes element k and nothing
-else, so neighbouring threads touch neighbouring addresses (coalesced) and an
-output may be an input ("out may be z", "out may be grad": each thread reads its
-element before writing it, and no other thread reads it). The 2-D kernels use the
-flat index k = i·M + j over the N·M elements, so any M fills the warps (a 2-D
-grid of 32-column blocks would leave most lanes idle for M = 10); recovering
-(i, j) costs one integer division per element, cheap beside the memory traffic.
+    forward(act)(x, p, q, out)              out_i  = f(x_i)
+    bias_forward(act)(z, b, p, q, out)      out_ij = f(z_ij + b_j)
+    backward(act)(grad, x, y, p, q, out)    out_i  = grad_i · f′(x_i),  y = f(x)
 
-The backward kernels take the forward's OUTPUT y, not its input x (see the CPU
-twin's module docstring).
+Unlike the CPU, one compiled kernel serves every activation: the code is a kernel
+argument, the same for every thread, so ``activate``'s branch goes the same way
+across each warp and costs a few instructions per element, against a memory
+access that takes hundreds of cycles.
+
+Shapes as on the CPU: x, y, grad, out 1-D (n,); z, out (N, M) and b (M,) for
+bias_forward; C-contiguous numba device arrays of one float dtype. One thread per
+element: thread k computes element k and nothing else, so neighbouring threads
+touch neighbouring addresses (coalesced) and an output may be an input (each
+thread reads its element before writing it, and no other thread reads it).
+bias_forward uses the flat index k = i·M + j over the N·M elements, so any M fills
+the warps (a 2-D grid of 32-column blocks would leave most lanes idle for M = 10);
+recovering (i, j) costs one integer division per element, cheap beside the memory
+traffic.
 """
 
-import math
+import functools
 
 from numba import cuda
 
-from .launch import grid_1d
-
-
-# The three helpers are the CPU's (kernels/cpu/activations.py), copied: a device
-# function imported from another file would escape numba's cache check.
-@cuda.jit(device=True, inline="always")
-def _relu(x):
-    # "x unless x < 0", so that a NaN passes through instead of becoming 0.
-    return 0.0 if x < 0.0 else x
-
-
-@cuda.jit(device=True, inline="always")
-def _leaky_relu(x, slope):
-    return slope * x if x < 0.0 else x
-
-
-@cuda.jit(device=True, inline="always")
-def _sigmoid(x):
-    # With e = exp(−|x|) ≤ 1 both branches are exact rewrites of 1/(1 + exp(−x))
-    # in which exp never overflows.
-    e = math.exp(-abs(x))
-    if x >= 0.0:
-        return 1.0 / (1.0 + e)
-    return e / (1.0 + e)
-
-
-def _launch_1d(kernel, n, *args):
-    """kernel[grid](*args) with one thread per element of an n-element array;
-    nothing for n = 0."""
-    if n == 0:
-        return
-    blocks, threads = grid_1d(n)
-    kernel[blocks, threads](*args)
-
-
-# ---------------------------------------------------------------- forward
+from ..activations import activate, activate_backward
+from .launch import launch_1d
 
 
 @cuda.jit(cache=True)
-def _relu_forward(x, out):
+def _forward(x, act, p, q, out):
     i = cuda.grid(1)
     if i < x.shape[0]:
-        out[i] = _relu(x[i])
-
-
-def relu_forward(x, out):
-    """out_i = max(x_i, 0), NaN passing through.   x, out: (n,)."""
-    _launch_1d(_relu_forward, x.shape[0], x, out)
+        out[i] = activate(act, x[i], p, q)
 
 
 @cuda.jit(cache=True)
-def _leaky_relu_forward(x, slope, out):
-    i = cuda.grid(1)
-    if i < x.shape[0]:
-        out[i] = _leaky_relu(x[i], slope)
-
-
-def leaky_relu_forward(x, slope, out):
-    """out_i = x_i if x_i > 0 else slope · x_i.   x, out: (n,); slope: float."""
-    _launch_1d(_leaky_relu_forward, x.shape[0], x, slope, out)
-
-
-@cuda.jit(cache=True)
-def _sigmoid_forward(x, out):
-    i = cuda.grid(1)
-    if i < x.shape[0]:
-        out[i] = _sigmoid(x[i])
-
-
-def sigmoid_forward(x, out):
-    """out_i = σ(x_i) = 1 / (1 + exp(−x_i)).   x, out: (n,).
-
-    Evaluated as 1/(1 + e) for x ≥ 0 and e/(1 + e) for x < 0, e = exp(−|x|),
-    so no exp overflows (σ(±1000) = 1, 0 exactly).
-    """
-    _launch_1d(_sigmoid_forward, x.shape[0], x, out)
-
-
-@cuda.jit(cache=True)
-def _tanh_forward(x, out):
-    i = cuda.grid(1)
-    if i < x.shape[0]:
-        out[i] = math.tanh(x[i])
-
-
-def tanh_forward(x, out):
-    """out_i = tanh(x_i).   x, out: (n,).  (math.tanh: no overflow.)"""
-    _launch_1d(_tanh_forward, x.shape[0], x, out)
-
-
-# ------------------------------------------------ fused bias + activation
-# Thread k handles element (i, j) = (k // M, k mod M) of z.
-
-
-@cuda.jit(cache=True)
-def _bias_add(z, b, out):
+def _bias_forward(z, b, act, p, q, out):
     k = cuda.grid(1)
     m = z.shape[1]
     if k < z.shape[0] * m:
         i, j = k // m, k % m
-        out[i, j] = z[i, j] + b[j]
-
-
-def bias_add(z, b, out):
-    """out_ij = z_ij + b_j.   z, out: (N, M); b: (M,).  out may be z."""
-    _launch_1d(_bias_add, z.shape[0] * z.shape[1], z, b, out)
+        out[i, j] = activate(act, z[i, j] + b[j], p, q)
 
 
 @cuda.jit(cache=True)
-def _bias_relu_forward(z, b, out):
-    k = cuda.grid(1)
-    m = z.shape[1]
-    if k < z.shape[0] * m:
-        i, j = k // m, k % m
-        out[i, j] = _relu(z[i, j] + b[j])
-
-
-def bias_relu_forward(z, b, out):
-    """out_ij = max(z_ij + b_j, 0).   z, out: (N, M); b: (M,).  out may be z."""
-    _launch_1d(_bias_relu_forward, z.shape[0] * z.shape[1], z, b, out)
-
-
-@cuda.jit(cache=True)
-def _bias_leaky_relu_forward(z, b, slope, out):
-    k = cuda.grid(1)
-    m = z.shape[1]
-    if k < z.shape[0] * m:
-        i, j = k // m, k % m
-        out[i, j] = _leaky_relu(z[i, j] + b[j], slope)
-
-
-def bias_leaky_relu_forward(z, b, slope, out):
-    """out_ij = a if a > 0 else slope · a,  a = z_ij + b_j.
-
-    z, out: (N, M); b: (M,); slope: float.  out may be z.
-    """
-    _launch_1d(_bias_leaky_relu_forward, z.shape[0] * z.shape[1], z, b, slope, out)
-
-
-@cuda.jit(cache=True)
-def _bias_sigmoid_forward(z, b, out):
-    k = cuda.grid(1)
-    m = z.shape[1]
-    if k < z.shape[0] * m:
-        i, j = k // m, k % m
-        out[i, j] = _sigmoid(z[i, j] + b[j])
-
-
-def bias_sigmoid_forward(z, b, out):
-    """out_ij = σ(z_ij + b_j), stable as in sigmoid_forward.
-
-    z, out: (N, M); b: (M,).  out may be z.
-    """
-    _launch_1d(_bias_sigmoid_forward, z.shape[0] * z.shape[1], z, b, out)
-
-
-@cuda.jit(cache=True)
-def _bias_tanh_forward(z, b, out):
-    k = cuda.grid(1)
-    m = z.shape[1]
-    if k < z.shape[0] * m:
-        i, j = k // m, k % m
-        out[i, j] = math.tanh(z[i, j] + b[j])
-
-
-def bias_tanh_forward(z, b, out):
-    """out_ij = tanh(z_ij + b_j).   z, out: (N, M); b: (M,).  out may be z."""
-    _launch_1d(_bias_tanh_forward, z.shape[0] * z.shape[1], z, b, out)
-
-
-# ---------------------------------------------------------------- backward
-
-
-@cuda.jit(cache=True)
-def _relu_backward(grad, y, out):
+def _backward(grad, x, y, act, p, q, out):
     i = cuda.grid(1)
     if i < grad.shape[0]:
-        out[i] = grad[i] if y[i] > 0.0 else 0.0
+        out[i] = activate_backward(act, grad[i], x[i], y[i], p, q)
 
 
-def relu_backward(grad, y, out):
-    """out_i = grad_i · [y_i > 0],  y = relu(x).   grad, y, out: (n,).
+@functools.cache
+def forward(act):
+    """The launcher out_i = f(x_i) for activation ``act``:  (x, p, q, out)."""
 
-    relu'(x) = [x > 0], and y > 0 exactly when x > 0.  out may be grad.
-    """
-    _launch_1d(_relu_backward, grad.shape[0], grad, y, out)
+    def activation_forward(x, p, q, out):
+        launch_1d(_forward, x.shape[0], x, act, p, q, out)
 
-
-@cuda.jit(cache=True)
-def _leaky_relu_backward(grad, y, slope, out):
-    i = cuda.grid(1)
-    if i < grad.shape[0]:
-        out[i] = grad[i] if y[i] > 0.0 else slope * grad[i]
+    return activation_forward
 
 
-def leaky_relu_backward(grad, y, slope, out):
-    """out_i = grad_i · (1 if y_i > 0 else slope),  y = leaky_relu(x).
+@functools.cache
+def bias_forward(act):
+    """The launcher out_ij = f(z_ij + b_j) for activation ``act``:  (z, b, p, q, out)."""
 
-    grad, y, out: (n,); slope: float.  out may be grad.
-    Valid for slope ≥ 0 only: then y > 0 exactly when x > 0.
-    """
-    _launch_1d(_leaky_relu_backward, grad.shape[0], grad, y, slope, out)
+    def bias_activation_forward(z, b, p, q, out):
+        launch_1d(_bias_forward, z.shape[0] * z.shape[1], z, b, act, p, q, out)
 
-
-@cuda.jit(cache=True)
-def _sigmoid_backward(grad, y, out):
-    i = cuda.grid(1)
-    if i < grad.shape[0]:
-        out[i] = grad[i] * y[i] * (1.0 - y[i])
+    return bias_activation_forward
 
 
-def sigmoid_backward(grad, y, out):
-    """out_i = grad_i · y_i · (1 − y_i),  y = σ(x), since σ' = σ(1 − σ).
+@functools.cache
+def backward(act):
+    """The launcher out_i = grad_i · f′(x_i) for activation ``act``:  (grad, x, y, p, q, out)."""
 
-    grad, y, out: (n,).  out may be grad.
-    """
-    _launch_1d(_sigmoid_backward, grad.shape[0], grad, y, out)
+    def activation_backward(grad, x, y, p, q, out):
+        launch_1d(_backward, grad.shape[0], grad, x, y, act, p, q, out)
 
-
-@cuda.jit(cache=True)
-def _tanh_backward(grad, y, out):
-    i = cuda.grid(1)
-    if i < grad.shape[0]:
-        out[i] = grad[i] * (1.0 - y[i] * y[i])
-
-
-def tanh_backward(grad, y, out):
-    """out_i = grad_i · (1 − y_i²),  y = tanh(x), since tanh' = 1 − tanh².
-
-    grad, y, out: (n,).  out may be grad.
-    """
-    _launch_1d(_tanh_backward, grad.shape[0], grad, y, out)
+    return activation_backward

@@ -45,6 +45,7 @@ from numba import cuda, float64
 from numba.cuda.random import xoroshiro128p_uniform_float64
 
 from .launch import grid_1d, threads_for
+from .reductions import block_max, block_sum
 
 # Broadcasting, gather and scatter handle up to this many axes. Shapes and strides
 # reach the kernels as tuples of exactly this length (padded on the left with
@@ -739,41 +740,6 @@ def index_add_rows(g, index, out):
 _ROW_BLOCK = 256  # most threads per row, the size of the shared arrays
 
 
-# Copied from kernels/cuda/reductions.py, not imported (numba's cache does not
-# notice edits to a device function defined in another file).
-@cuda.jit(device=True, inline=True)
-def _block_sum(buf, t):
-    """Σ_k buf[k] over the block's T = blockDim.x entries (T a power of two).
-
-    Every thread of the block must call it, with t = threadIdx.x, after writing
-    its own buf[t]; every thread gets the total, and buf may be reused after."""
-    s = cuda.blockDim.x // 2
-    while s > 0:
-        cuda.syncthreads()
-        if t < s:
-            buf[t] += buf[t + s]
-        s //= 2
-    cuda.syncthreads()
-    total = buf[0]
-    cuda.syncthreads()  # everyone has read buf[0] before anyone writes buf again
-    return total
-
-
-@cuda.jit(device=True, inline=True)
-def _block_max(buf, t):
-    """max_k buf[k], as _block_sum (a tree of halving strides)."""
-    s = cuda.blockDim.x // 2
-    while s > 0:
-        cuda.syncthreads()
-        if t < s and buf[t + s] > buf[t]:
-            buf[t] = buf[t + s]
-        s //= 2
-    cuda.syncthreads()
-    top = buf[0]
-    cuda.syncthreads()
-    return top
-
-
 @cuda.jit(cache=True)
 def _softmax_rows(x, log, out):
     i = cuda.blockIdx.x
@@ -790,14 +756,14 @@ def _softmax_rows(x, log, out):
         if v > m:
             m = v
     buf[t] = m
-    m = _block_max(buf, t)
+    m = block_max(buf, t)
 
     # s = Σ_j exp(x_ij − m)
     s = 0.0
     for j in range(t, n_cols, cuda.blockDim.x):
         s += math.exp(x[i, j] - m)
     buf[t] = s
-    s = _block_sum(buf, t)
+    s = block_sum(buf, t)
 
     if log:  # log softmax = x − m − log s
         log_s = math.log(s)

@@ -33,3 +33,12 @@ def grid_1d(n, most=THREADS):
     """(blocks, threads per block) that give each of n items one thread."""
     t = threads_for(n, most)
     return (n + t - 1) // t, t
+
+
+def launch_1d(kernel, n, *args):
+    """kernel[grid](*args) with one thread per item of n; nothing for n = 0 (a grid
+    of 0 blocks is an error on a GPU)."""
+    if n == 0:
+        return
+    blocks, threads = grid_1d(n)
+    kernel[blocks, threads](*args)

@@ -25,56 +25,12 @@ import math
 from numba import cuda, float64, int64
 
 from .launch import grid_1d, threads_for
-from .reductions import sum_all
+from ..activations import sigmoid
+from .reductions import block_max, block_sum, sum_all
 
 # Size of the shared arrays of the one-block-per-row kernels, and so the most
 # threads such a block may have. A compile-time constant, as shared arrays need.
 _BLOCK = 256
-
-
-# Copied from kernels/cuda/activations.py and reductions.py rather than imported:
-# numba's cache does not notice edits to a device function in another file.
-@cuda.jit(device=True, inline="always")
-def _sigmoid(x):
-    e = math.exp(-abs(x))
-    if x >= 0.0:
-        return 1.0 / (1.0 + e)
-    return e / (1.0 + e)
-
-
-@cuda.jit(device=True, inline="always")
-def _block_sum(buf, t):
-    """Σ_k buf[k] over the block's T = blockDim.x entries (T a power of two), by
-    halving: at stride s = T/2, …, 1 thread t < s adds buf[t + s] to buf[t].
-
-    Every thread of the block must call it, with t = threadIdx.x, after writing
-    its own buf[t]; every thread gets the total, and buf may be reused after."""
-    s = cuda.blockDim.x // 2
-    while s > 0:
-        cuda.syncthreads()
-        if t < s:
-            buf[t] += buf[t + s]
-        s //= 2
-    cuda.syncthreads()
-    total = buf[0]
-    cuda.syncthreads()  # everyone has read buf[0] before anyone writes buf again
-    return total
-
-
-@cuda.jit(device=True, inline="always")
-def _block_max(buf, t):
-    """max_k buf[k], as _block_sum. A NaN loses every comparison and so drops
-    out, as in the CPU's row max; the exp sum after it is then NaN anyway."""
-    s = cuda.blockDim.x // 2
-    while s > 0:
-        cuda.syncthreads()
-        if t < s and buf[t + s] > buf[t]:
-            buf[t] = buf[t + s]
-        s //= 2
-    cuda.syncthreads()
-    top = buf[0]
-    cuda.syncthreads()
-    return top
 
 
 @cuda.jit(device=True, inline="always")
@@ -90,12 +46,12 @@ def _row_logsumexp(z, i, t, buf):
         if z[i, j] > m:
             m = float(z[i, j])
     buf[t] = m
-    m = _block_max(buf, t)
+    m = block_max(buf, t)
     s = 0.0
     for j in range(t, z.shape[1], step):
         s += math.exp(z[i, j] - m)
     buf[t] = s
-    return m + math.log(_block_sum(buf, t))
+    return m + math.log(block_sum(buf, t))
 
 
 # The softmax losses work row by row: each row needs its max and its sum of
@@ -228,7 +184,7 @@ def _softmax_xent_prob_forward(z, target, probs, losses):
         row_loss += target[i, j] * (lse - z[i, j])
         probs[i, j] = math.exp(z[i, j] - lse)
     buf[t] = row_loss
-    row_loss = _block_sum(buf, t)
+    row_loss = block_sum(buf, t)
     if t == 0:
         losses[i] = row_loss
 
@@ -260,7 +216,7 @@ def _softmax_xent_prob_backward(probs, target, scale, out):
         t_sum += target[i, k]
     buf = cuda.shared.array(_BLOCK, float64)
     buf[t] = t_sum
-    t_sum = _block_sum(buf, t)
+    t_sum = block_sum(buf, t)
     for j in range(t, probs.shape[1], step):
         out[i, j] = scale * (probs[i, j] * t_sum - target[i, j])
 
@@ -309,7 +265,7 @@ def bce_logits_forward(z, y, scale, losses, loss):
 def _bce_logits_backward(z, y, scale, out):
     i = cuda.grid(1)
     if i < z.shape[0]:
-        out[i] = scale * (_sigmoid(z[i]) - y[i])
+        out[i] = scale * (sigmoid(z[i], 0.0, 0.0) - y[i])
 
 
 def bce_logits_backward(z, y, scale, out):

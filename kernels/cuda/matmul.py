@@ -86,11 +86,12 @@ grad (N, M). All arrays are C-contiguous device arrays of one float dtype (float
 or float64); products are accumulated in that dtype, as BLAS and the CPU twins do.
 """
 
-import math
+import functools
 
 from numba import cuda
 
-IDENTITY, RELU, LEAKY_RELU, SIGMOID, TANH = 0, 1, 2, 3, 4
+from ..activations import IDENTITY, activate, activate_backward
+from .reductions import lanes_sum
 
 # ------------------------------------------------------------------ sizes
 
@@ -100,7 +101,7 @@ _PAD = 4
 
 # The big kernel: a 128 × 128 tile per block, 8 × 8 outputs per thread (256 threads).
 # The small one: a 16 × 16 tile, 2 × 2 outputs per thread (64 threads).
-# ptxas (CUDA 13, sm_90) gives the float32 big kernel 126 registers a thread, no
+# ptxas (CUDA 13, sm_90) gives the float32 big kernel 122 registers a thread, no
 # spills: two blocks fit on a multiprocessor (64 K registers). Past 128 only one
 # would, so check the count (numba's compile_ptx, then ptxas -v) after changing it.
 _BIG, _BIG_MICRO = 128, 8
@@ -117,42 +118,6 @@ def _use_big_tiles(m, n):
     """True when an (m, n) out should go to the 128 × 128-tile kernel."""
     blocks = ((m + _BIG - 1) // _BIG) * ((n + _BIG - 1) // _BIG)
     return blocks >= _BIG_MIN_BLOCKS and min(m, n) >= _BIG // 2
-
-
-# ------------------------------------------------------------------ activations
-
-# The activations and their derivatives, as in kernels/cpu/matmul.py (and there as in
-# activations.py). Copied, not imported: numba's cache does not notice edits to a
-# device function defined in another file. zero and one are 0 and 1 in the array's
-# dtype, so that float32 work stays float32.
-@cuda.jit(device=True, inline="always")
-def _activate(act, a, slope, zero, one):
-    if act == RELU:
-        return zero if a < zero else a          # NaN passes through (NaN < 0 is False)
-    if act == LEAKY_RELU:
-        return slope * a if a < zero else a
-    if act == SIGMOID:
-        e = math.exp(-abs(a))                   # never overflows
-        return one / (one + e) if a >= zero else e / (one + e)
-    if act == TANH:
-        return math.tanh(a)
-    return a
-
-
-@cuda.jit(device=True, inline="always")
-def _times_derivative(act, g, y, slope, zero, one):
-    """g · f′, with f′ written in terms of the output y = f(a). ReLU selects (g or
-    0) rather than multiplying by a 0/1 mask, so a NaN or inf in g where y ≤ 0
-    gives 0, as on the CPU."""
-    if act == RELU:
-        return g if y > zero else zero
-    if act == LEAKY_RELU:
-        return g if y > zero else slope * g
-    if act == SIGMOID:
-        return g * y * (one - y)
-    if act == TANH:
-        return g * (one - y * y)
-    return g
 
 
 # ------------------------------------------------------------------ slab loads and epilogue
@@ -199,13 +164,16 @@ def _store_slab(regs, k_major, tile, t, width, threads):
 
 
 @cuda.jit(device=True, inline="always")
-def _finish(out, i, j, acc, bias, act, slope, zero, one):
-    """The epilogue: out_ij = f(acc + b_j) (no b_j when bias has length 0), if (i, j)
-    is inside out."""
+def _finish(out, i, j, acc, bias, act, p, q, pre):
+    """The epilogue: z = acc + b_j (no b_j when bias has length 0) into pre (unless
+    pre has length 0), and out_ij = f(z), if (i, j) is inside out. f is the
+    activation with code act, from kernels/activations.py."""
     if i < out.shape[0] and j < out.shape[1]:
         if bias.shape[0] > 0:
             acc += bias[j]
-        out[i, j] = _activate(act, acc, slope, zero, one)
+        if pre.shape[0] > 0:
+            pre[i, j] = acc
+        out[i, j] = activate(act, acc, p, q)
 
 
 # ------------------------------------------------------------------ the product kernel
@@ -227,7 +195,7 @@ def _make_product_kernel(TILE, MICRO):
     assert THREADS % TILE == 0 and THREADS % _BK == 0  # as _slab_coords assumes
 
     @cuda.jit(cache=True)
-    def product(a, a_k_major, b, b_k_major, bias, act, slope, out):
+    def product(a, a_k_major, b, b_k_major, bias, act, p, q, pre, out):
         # Block (bx, by) computes out[m0 : m0+TILE, n0 : n0+TILE]; thread (ty, tx)
         # the outputs (m0 + ty + SPAN i, n0 + tx + SPAN j), i, j < MICRO. a holds A
         # as (K, M) if a_k_major else (M, K); b holds B as (K, N) if b_k_major
@@ -251,7 +219,6 @@ def _make_product_kernel(TILE, MICRO):
         a_frag = cuda.local.array(MICRO, out.dtype)
         b_frag = cuda.local.array(MICRO, out.dtype)
         zero = out.dtype.type(0)
-        one = out.dtype.type(1)
         for i in range(MICRO):
             for j in range(MICRO):
                 acc[i, j] = zero
@@ -280,7 +247,7 @@ def _make_product_kernel(TILE, MICRO):
         for i in range(MICRO):
             for j in range(MICRO):
                 _finish(out, m0 + ty + i * SPAN, n0 + tx + j * SPAN, acc[i, j],
-                        bias, act, slope, zero, one)
+                        bias, act, p, q, pre)
 
     return product
 
@@ -289,19 +256,27 @@ _product_big = _make_product_kernel(_BIG, _BIG_MICRO)
 _product_small = _make_product_kernel(_SMALL, _SMALL_MICRO)
 
 
-def _gemm(a, a_k_major, b, b_k_major, bias, act, slope, out):
+def _gemm(a, a_k_major, b, b_k_major, bias, out, act=IDENTITY, p=0.0, q=0.0, pre=None):
     """out = f(A B + bias), A held by a as (K, M) if a_k_major else (M, K), B held by
-    b as (K, N) if b_k_major else (N, K). Picks the kernel and the grid."""
+    b as (K, N) if b_k_major else (N, K); pre, if given, receives A B + bias. Picks
+    the kernel and the grid."""
     m, n = out.shape
     if m == 0 or n == 0:
         return
-    slope = out.dtype.type(slope)  # the kernel's scalars in the arrays' dtype
+    if pre is None:
+        pre = _EMPTY_2D.get(out.dtype)
+        if pre is None:
+            pre = _EMPTY_2D[out.dtype] = cuda.device_array((0, 0), out.dtype)
     if _use_big_tiles(m, n):
         kernel, tile, micro = _product_big, _BIG, _BIG_MICRO
     else:
         kernel, tile, micro = _product_small, _SMALL, _SMALL_MICRO
     grid = ((n + tile - 1) // tile, (m + tile - 1) // tile)
-    kernel[grid, (tile // micro) ** 2](a, a_k_major, b, b_k_major, bias, act, slope, out)
+    kernel[grid, (tile // micro) ** 2](a, a_k_major, b, b_k_major, bias, act, float(p),
+                                       float(q), pre, out)
+
+
+_EMPTY_2D = {}  # a (0, 0) array per dtype: "pre not wanted"
 
 
 def _no_bias(out):
@@ -314,7 +289,7 @@ def _no_bias(out):
 
 def matmul(a, b, out):
     """out = a b:   out_ij = Σ_k a_ik b_kj.   a: (M, K); b: (K, N); out: (M, N)."""
-    _gemm(a, False, b, True, _no_bias(out), IDENTITY, 0.0, out)
+    _gemm(a, False, b, True, _no_bias(out), out)
 
 
 def matmul_tn(a, b, out):
@@ -322,29 +297,32 @@ def matmul_tn(a, b, out):
 
     aᵀ is never formed: a's tiles are read as they lie and transposed on their way
     into shared memory. (The weight gradient δᵀ x of a dense layer.)"""
-    _gemm(a, True, b, True, _no_bias(out), IDENTITY, 0.0, out)
+    _gemm(a, True, b, True, _no_bias(out), out)
 
 
 def matmul_nt(a, b, out):
     """out = a bᵀ:   out_ij = Σ_k a_ik b_jk.   a: (M, K); b: (N, K); out: (M, N).
 
     bᵀ is never formed. (The dense layer's x Wᵀ, W stored (out, in) as in PyTorch.)"""
-    _gemm(a, False, b, False, _no_bias(out), IDENTITY, 0.0, out)
+    _gemm(a, False, b, False, _no_bias(out), out)
 
 
 # ------------------------------------------------------------------ the dense layer
 
 
-def linear_forward(x, w, b, act, slope, out):
-    """out = f(x Wᵀ + b):   out_ij = f(b_j + Σ_k x_ik W_jk).
-
-    x: (N, K); w: (M, K); b: (M,), or (0,) for a layer without bias; out: (N, M);
-    act: activation code; slope: float (LEAKY_RELU only).
+@functools.cache
+def linear_forward(act):
+    """The launcher out = f(x Wᵀ + b) for activation ``act``:  (x, w, b, p, q, z, out),
+    the twin of kernels/cpu/matmul.py's linear_forward (formula and shapes there).
 
     One launch: the product x Wᵀ (matmul_nt's tiles), with b_j added and f applied
     to each output in the kernel's epilogue, before it is written. K = 0 gives f(b).
     """
-    _gemm(x, False, w, False, b, act, slope, out)
+
+    def linear_forward(x, w, b, p, q, z, out):
+        _gemm(x, False, w, False, b, out, act, p, q, z)
+
+    return linear_forward
 
 
 # δ = grad ⊙ f′ and Σ_rows δ: blocks of 32 columns (a warp reads 32 neighbouring
@@ -355,7 +333,7 @@ _LANES = 8
 
 
 @cuda.jit(cache=True)
-def _delta_and_column_sums(grad, y, act, slope, delta, gb):
+def _delta_and_column_sums(grad, z, y, act, p, q, delta, gb):
     # Thread (c, r) of block bx owns column j = 32 bx + c, rows r, r + 8, r + 16, …:
     # it writes δ_ij there (unless delta has length 0) and sums them; the 8 lanes'
     # partial sums then meet in shared memory in a fixed order (no atomics: the
@@ -364,57 +342,49 @@ def _delta_and_column_sums(grad, y, act, slope, delta, gb):
     r = cuda.threadIdx.y
     j = cuda.blockIdx.x * _COLS + c
     n, m = grad.shape
-    zero = grad.dtype.type(0)
-    one = grad.dtype.type(1)
     store = delta.shape[0] > 0
-    acc = zero
+    acc = grad.dtype.type(0)
     if j < m:
         for i in range(r, n, _LANES):
-            d = _times_derivative(act, grad[i, j], y[i, j], slope, zero, one)
+            d = activate_backward(act, grad[i, j], z[i, j], y[i, j], p, q)
             if store:
                 delta[i, j] = d
             acc += d
     buf = cuda.shared.array((_LANES, _COLS), grad.dtype)
     buf[r, c] = acc
-    s = _LANES // 2
-    while s > 0:
-        cuda.syncthreads()
-        if r < s:
-            buf[r, c] += buf[r + s, c]
-        s //= 2
+    lanes_sum(buf, r, c)
     if r == 0 and j < m and gb.shape[0] > 0:
         gb[j] = buf[0, c]
 
 
-def linear_backward(grad, x, w, y, act, slope, gx, gw, gb):
-    """All three gradients of h = f(x Wᵀ + b), given grad = ∂L/∂h and the output y = h:
+@functools.cache
+def linear_backward(act):
+    """The launcher of all three gradients of h = f(x Wᵀ + b) for activation ``act``:
+    (grad, x, w, z, y, p, q, gx, gw, gb), the twin of kernels/cpu/matmul.py's
+    linear_backward (the formulas, shapes and length-0 "not wanted" arrays are there).
 
-        δ    = grad ⊙ f′            (f′ from y, as in the *_backward kernels)
-        gw   = δᵀ x                 ∂L/∂W,  (M, K)
-        gb   = Σ_rows δ             ∂L/∂b,  (M,)
-        gx   = δ W                  ∂L/∂x,  (N, K)
-
-    grad, y: (N, M); x: (N, K); w: (M, K). A gradient that is not needed is passed
-    as a length-0 array ((0, 0) for gx or gw, (0,) for gb) and is not computed.
-
-    Up to three launches: one pass over grad and y writes δ to a temporary (N, M)
-    array (none for IDENTITY, where δ = grad) and, in the same pass, the column
-    sums gb; then gw = δᵀ x (matmul_tn's kernel) and gx = δ W (matmul's). The
-    δ pass has one block per 32 columns, too few to fill a large GPU for a narrow
-    layer, but it is one read of N·M numbers against the products' N·M·K FMAs.
+    Up to three launches: one pass over grad (and z or y) writes δ to a temporary
+    (N, M) array (none for IDENTITY, where δ = grad) and, in the same pass, the
+    column sums gb; then gw = δᵀ x (matmul_tn's kernel) and gx = δ W (matmul's).
+    The δ pass has one block per 32 columns, too few to fill a large GPU for a
+    narrow layer, but it is one read of N·M numbers against the products' N·M·K FMAs.
     """
-    n, m = grad.shape
-    want_x, want_w, want_b = gx.shape[0] > 0, gw.shape[0] > 0, gb.shape[0] > 0
-    slope = grad.dtype.type(slope)
-    # δ as an array is needed only by the products, and is grad itself for IDENTITY.
-    delta = grad
-    if act != IDENTITY and (want_x or want_w):
-        delta = cuda.device_array((n, m), grad.dtype)
-    if (delta is not grad or want_b) and m > 0:
-        store = delta if delta is not grad else cuda.device_array((0, 0), grad.dtype)
-        blocks = (m + _COLS - 1) // _COLS
-        _delta_and_column_sums[blocks, (_COLS, _LANES)](grad, y, act, slope, store, gb)
-    if want_w:
-        _gemm(delta, True, x, True, _no_bias(gw), IDENTITY, 0.0, gw)      # δᵀ x
-    if want_x:
-        _gemm(delta, False, w, True, _no_bias(gx), IDENTITY, 0.0, gx)     # δ W
+
+    def linear_backward(grad, x, w, z, y, p, q, gx, gw, gb):
+        n, m = grad.shape
+        want_x, want_w, want_b = gx.shape[0] > 0, gw.shape[0] > 0, gb.shape[0] > 0
+        # δ as an array is needed only by the products, and is grad itself for IDENTITY.
+        delta = grad
+        if act != IDENTITY and (want_x or want_w):
+            delta = cuda.device_array((n, m), grad.dtype)
+        if (delta is not grad or want_b) and m > 0:
+            store = delta if delta is not grad else cuda.device_array((0, 0), grad.dtype)
+            blocks = (m + _COLS - 1) // _COLS
+            _delta_and_column_sums[blocks, (_COLS, _LANES)](
+                grad, z, y, act, float(p), float(q), store, gb)
+        if want_w:
+            _gemm(delta, True, x, True, _no_bias(gw), gw)      # δᵀ x
+        if want_x:
+            _gemm(delta, False, w, True, _no_bias(gx), gx)     # δ W
+
+    return linear_backward

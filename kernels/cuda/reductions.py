@@ -27,11 +27,15 @@ from .launch import threads_for
 _BLOCK = 256
 
 
-# Copied into each kernels/cuda file that needs them, not imported (numba's cache
-# does not notice edits to a device function defined in another file).
+# Block-wide reductions through shared memory: the helpers of every kernel here, and
+# of the loss, softmax and dense-layer kernels of the other files, which import them
+# (kernels/cache.py makes the cached kernels notice an edit to them).
+
+
 @cuda.jit(device=True, inline="always")
-def _block_sum(buf, t):
-    """Σ_k buf[k] over the block's T = blockDim.x entries (T a power of two).
+def block_sum(buf, t):
+    """Σ_k buf[k] over the block's T = blockDim.x entries (T a power of two), by
+    halving: at stride s = T/2, …, 1 thread t < s adds buf[t + s] to buf[t].
 
     Every thread of the block must call it, with t = threadIdx.x, after writing
     its own buf[t]; every thread gets the total, and buf may be reused after."""
@@ -45,6 +49,37 @@ def _block_sum(buf, t):
     total = buf[0]
     cuda.syncthreads()  # everyone has read buf[0] before anyone writes buf again
     return total
+
+
+@cuda.jit(device=True, inline="always")
+def block_max(buf, t):
+    """max_k buf[k], as block_sum. A NaN loses every comparison and so drops out,
+    as in the CPU's row max; the exp sum after it is then NaN anyway."""
+    s = cuda.blockDim.x // 2
+    while s > 0:
+        cuda.syncthreads()
+        if t < s and buf[t + s] > buf[t]:
+            buf[t] = buf[t + s]
+        s //= 2
+    cuda.syncthreads()
+    top = buf[0]
+    cuda.syncthreads()
+    return top
+
+
+@cuda.jit(device=True, inline="always")
+def lanes_sum(buf, r, c):
+    """Σ_r buf[r, c] over the block's row lanes (buf: (LANES, COLS) in shared memory,
+    LANES a power of two), by halving, in a fixed order (the same bits every run).
+
+    Every thread (c, r) must call it after writing buf[r, c]; the sum is left in
+    buf[0, c], to be read by the lane r = 0."""
+    s = buf.shape[0] // 2
+    while s > 0:
+        cuda.syncthreads()
+        if r < s:
+            buf[r, c] += buf[r + s, c]
+        s //= 2
 
 
 # ------------------------------------------------------------------ column sums
@@ -68,12 +103,7 @@ def _column_sums(g, out):
             acc += g[i, j]
     buf = cuda.shared.array((_LANES, _COLS), out.dtype)
     buf[r, c] = acc
-    s = _LANES // 2
-    while s > 0:
-        cuda.syncthreads()
-        if r < s:
-            buf[r, c] += buf[r + s, c]
-        s //= 2
+    lanes_sum(buf, r, c)
     if r == 0 and j < g.shape[1]:
         out[j] = buf[0, c]
 
@@ -108,7 +138,7 @@ def _row_sums(x, out):
         acc += x[i, j]
     buf = cuda.shared.array(_BLOCK, out.dtype)
     buf[t] = acc
-    total = _block_sum(buf, t)
+    total = block_sum(buf, t)
     if t == 0:
         out[i] = total
 
@@ -242,7 +272,7 @@ def _sum_all(x, scale, out):
         acc += float(x[k])
     buf = cuda.shared.array(_BLOCK, float64)
     buf[t] = acc
-    total = _block_sum(buf, t)
+    total = block_sum(buf, t)
     if t == 0:
         out[cuda.blockIdx.x] = scale * total
 

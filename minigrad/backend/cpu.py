@@ -9,7 +9,9 @@ inputs C-contiguous first: kernels may assume it (DESIGN.md, principle 8).
 
 import numpy as np
 
+from kernels import activations as _A
 from kernels import cpu as K
+from kernels.cpu import activations as _act
 from kernels.cpu import matmul as _dense
 
 
@@ -29,10 +31,6 @@ PARALLEL_MIN = 4_194_304
 # 32×32×32 and 64×32×32 (benchmarks/dense_small.py; figures in RESULTS.md).
 SMALL_LINEAR = 4096
 SMALL_LINEAR_BACKWARD = 32768
-
-_ACT_CODES = {"identity": _dense.IDENTITY, "relu": _dense.RELU,
-              "leaky_relu": _dense.LEAKY_RELU, "sigmoid": _dense.SIGMOID, "tanh": _dense.TANH}
-
 
 _UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
 
@@ -83,26 +81,6 @@ def _pointwise_loss_backward(kernel, pred, target, grad, scale):
     if grad.ndim:
         out *= grad
     return out
-
-
-# Activation kernels by name: plain forward on 1-D, bias-fused forward on 2-D,
-# backward written in terms of the output y.
-_FORWARD = {
-    "relu": K.relu_forward,
-    "sigmoid": K.sigmoid_forward,
-    "tanh": K.tanh_forward,
-}
-_BIAS_FORWARD = {
-    "identity": K.bias_add,
-    "relu": K.bias_relu_forward,
-    "sigmoid": K.bias_sigmoid_forward,
-    "tanh": K.bias_tanh_forward,
-}
-_BACKWARD = {
-    "relu": K.relu_backward,
-    "sigmoid": K.sigmoid_backward,
-    "tanh": K.tanh_backward,
-}
 
 
 class CPUBackend:
@@ -333,38 +311,48 @@ class CPUBackend:
         return a @ b.T
 
     # ---- the dense layer, fused with its activation ----------------------------------
+    # ``act`` is an activation code of kernels/activations.py, p and q its parameters.
 
     @staticmethod
-    def linear(x, w, b, name, slope=0.0):
-        """h = f(x wᵀ + b) for x (N, K), w (M, K), b (M,) or None, f named by ``name``."""
+    def linear(x, w, b, act, p=0.0, q=0.0, keep_z=False):
+        """(h, z): h = f(z), z = x wᵀ + b, for x (N, K), w (M, K), b (M,) or None; z is
+        returned only when ``keep_z`` (for an f′ that reads its input), else None."""
         n, k = x.shape
         m = w.shape[0]
         if n * k * m <= SMALL_LINEAR:
             h = np.empty((n, m), x.dtype)
-            _dense.linear_forward(_contiguous(x), w, _unused(w.dtype, 1) if b is None else b,
-                                  _ACT_CODES[name], float(slope), h)
-            return h
-        h = x @ w.T                           # BLAS; then bias and f in one pass, in place
-        if b is not None:
-            if name == "leaky_relu":
-                K.bias_leaky_relu_forward(h, b, float(slope), h)
+            z = np.empty((n, m), x.dtype) if keep_z else _unused(x.dtype, 2)
+            _dense.linear_forward(act)(_contiguous(x), w, _unused(w.dtype, 1) if b is None else b,
+                                       float(p), float(q), z, h)
+            return h, z if keep_z else None
+        z = x @ w.T                           # BLAS; then bias and f in one pass
+        if b is None and act == _A.IDENTITY:
+            return z, z if keep_z else None
+        if not keep_z:                        # in place
+            if b is None:
+                _act.forward(act)(z.reshape(-1), float(p), float(q), z.reshape(-1))
             else:
-                _BIAS_FORWARD[name](h, b, h)
-        elif name != "identity":
-            h = CPUBackend.activation(name, h, slope)
-        return h
+                _act.bias_forward(act)(z, b, float(p), float(q), z)
+            return z, None
+        if b is not None:                     # z kept: z + b in place, then f into h
+            _act.bias_forward(_A.IDENTITY)(z, b, 0.0, 0.0, z)
+        h = np.empty_like(z)
+        _act.forward(act)(z.reshape(-1), float(p), float(q), h.reshape(-1))
+        return h, z
 
     @staticmethod
-    def linear_backward(grad, x, w, h, name, slope, need_x, need_w, need_b, gw=None, gb=None):
-        """(∂L/∂x, ∂L/∂w, ∂L/∂b) of h = f(x wᵀ + b), each None when not needed.
+    def linear_backward(grad, x, w, z, h, act, p, q, need_x, need_w, need_b, gw=None, gb=None):
+        """(∂L/∂x, ∂L/∂w, ∂L/∂b) of h = f(z), z = x wᵀ + b, each None when not needed.
 
-        With δ = grad ⊙ f′ (f′ from the output h):  ∂L/∂x = δ w,  ∂L/∂w = δᵀ x,
-        ∂L/∂b = Σ_rows δ. ``gw`` and ``gb``, when given, are where to write ∂L/∂w and
-        ∂L/∂b (an optimizer's gradient slots).
+        With δ = grad ⊙ f′(z) (f′ from z or from h: z may be None when f′ reads only h):
+        ∂L/∂x = δ w,  ∂L/∂w = δᵀ x,  ∂L/∂b = Σ_rows δ. ``gw`` and ``gb``, when given,
+        are where to write ∂L/∂w and ∂L/∂b (an optimizer's gradient slots).
         """
         n, k = x.shape
         m = w.shape[0]
         grad = _contiguous(grad)
+        if z is None:
+            z = h
         if n * k * m <= SMALL_LINEAR_BACKWARD:
             gx = np.empty((n, k), x.dtype) if need_x else None
             if need_w and gw is None:
@@ -372,12 +360,12 @@ class CPUBackend:
             if need_b and gb is None:
                 gb = np.empty(m, w.dtype)
             dt = w.dtype
-            _dense.linear_backward(
-                grad, _contiguous(x), w, h, _ACT_CODES[name], float(slope),
+            _dense.linear_backward(act)(
+                grad, _contiguous(x), w, z, h, float(p), float(q),
                 _unused(dt, 2) if gx is None else gx, gw if need_w else _unused(dt, 2),
                 gb if need_b else _unused(dt, 1))
             return gx, gw if need_w else None, gb if need_b else None
-        delta = grad if name == "identity" else CPUBackend.activation_backward(name, grad, h, slope)
+        delta = grad if act == _A.IDENTITY else CPUBackend.activation_backward(act, grad, z, h, p, q)
         gx = delta @ w if need_x else None
         gw = np.matmul(delta.T, x, out=gw) if need_w else None
         gb = CPUBackend.column_sums(delta, out=gb) if need_b else None
@@ -386,25 +374,20 @@ class CPUBackend:
     # ---- activations ------------------------------------------------------------
 
     @staticmethod
-    def activation(name, x, slope=0.0):
-        """y = f(x) elementwise, f one of relu, leaky_relu, sigmoid, tanh."""
+    def activation(act, x, p=0.0, q=0.0):
+        """y = f(x) elementwise, f the activation with code ``act``."""
         xf = _flat(x)
         out = np.empty_like(xf)
-        if name == "leaky_relu":
-            K.leaky_relu_forward(xf, float(slope), out)
-        else:
-            _FORWARD[name](xf, out)
+        _act.forward(act)(xf, float(p), float(q), out)
         return out.reshape(x.shape)
 
     @staticmethod
-    def activation_backward(name, grad, y, slope=0.0):
-        """grad ⊙ f′, with f′ written in terms of the output y = f(x)."""
-        gf, yf = _flat(grad), _flat(y)
+    def activation_backward(act, grad, x, y, p=0.0, q=0.0):
+        """grad ⊙ f′(x), given the input x and the output y = f(x) (x may be y when f′
+        reads only y)."""
+        gf, xf, yf = _flat(grad), _flat(x), _flat(y)
         out = np.empty_like(yf)
-        if name == "leaky_relu":
-            K.leaky_relu_backward(gf, yf, float(slope), out)
-        else:
-            _BACKWARD[name](gf, yf, out)
+        _act.backward(act)(gf, xf, yf, float(p), float(q), out)
         return out.reshape(y.shape)
 
     @staticmethod

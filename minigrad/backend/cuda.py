@@ -28,10 +28,8 @@ from kernels import cuda as K
 from kernels.cuda.launch import SIMULATOR
 from kernels.cuda import elementwise as E
 from kernels.cuda import reductions as R
+from kernels.cuda import activations as _act
 from kernels.cuda import matmul as D
-
-_ACT_CODES = {"identity": D.IDENTITY, "relu": D.RELU, "leaky_relu": D.LEAKY_RELU,
-              "sigmoid": D.SIGMOID, "tanh": D.TANH}
 
 _BOOL = np.dtype(np.bool_)
 _INT64 = np.dtype(np.int64)
@@ -550,16 +548,19 @@ class CUDABackend:
 
     # ---- the dense layer, fused with its activation ---------------------------------------
 
-    def linear(self, x, w, b, name, slope=0.0):
-        """h = f(x wᵀ + b): one tiled product with the bias and f in its epilogue."""
+    def linear(self, x, w, b, act, p=0.0, q=0.0, keep_z=False):
+        """(h, z): h = f(z), z = x wᵀ + b, one tiled product with the bias and f in its
+        epilogue; z (written by the same epilogue) only when ``keep_z``, else None."""
         h = self.empty((x.shape[0], w.shape[0]), x.dtype)
-        D.linear_forward(x, w, self.empty(0, w.dtype) if b is None else b,
-                         _ACT_CODES[name], float(slope), h)
-        return h
+        z = self.empty(h.shape, x.dtype) if keep_z else self.empty((0, 0), x.dtype)
+        D.linear_forward(act)(x, w, self.empty(0, w.dtype) if b is None else b,
+                              float(p), float(q), z, h)
+        return h, z if keep_z else None
 
-    def linear_backward(self, grad, x, w, h, name, slope, need_x, need_w, need_b, gw=None, gb=None):
-        """(∂L/∂x, ∂L/∂w, ∂L/∂b) of h = f(x wᵀ + b), each None when not needed; with
-        δ = grad ⊙ f′: δ w, δᵀ x, Σ_rows δ (as CPUBackend.linear_backward)."""
+    def linear_backward(self, grad, x, w, z, h, act, p, q, need_x, need_w, need_b, gw=None,
+                        gb=None):
+        """(∂L/∂x, ∂L/∂w, ∂L/∂b) of h = f(z), z = x wᵀ + b, each None when not needed;
+        with δ = grad ⊙ f′(z): δ w, δᵀ x, Σ_rows δ (as CPUBackend.linear_backward)."""
         n, k = x.shape
         m = w.shape[0]
         gx = self.empty((n, k), x.dtype) if need_x else None
@@ -568,31 +569,26 @@ class CUDABackend:
         if need_b and gb is None:
             gb = self.empty(m, w.dtype)
         unused2 = self.empty((0, 0), w.dtype)
-        D.linear_backward(grad, x, w, h, _ACT_CODES[name], float(slope),
-                          unused2 if gx is None else gx, gw if need_w else unused2,
-                          gb if need_b else self.empty(0, w.dtype))
+        D.linear_backward(act)(grad, x, w, h if z is None else z, h, float(p), float(q),
+                               unused2 if gx is None else gx, gw if need_w else unused2,
+                               gb if need_b else self.empty(0, w.dtype))
         return gx, gw if need_w else None, gb if need_b else None
 
     # ---- activations ----------------------------------------------------------------------
 
-    def activation(self, name, x, slope=0.0):
-        """y = f(x) elementwise, f one of relu, leaky_relu, sigmoid, tanh."""
+    def activation(self, act, x, p=0.0, q=0.0):
+        """y = f(x) elementwise, f the activation with code ``act``."""
         out = self.empty(x.shape, x.dtype)
-        xf, of = x.reshape(x.size), out.reshape(x.size)
-        if name == "leaky_relu":
-            K.leaky_relu_forward(xf, float(slope), of)
-        else:
-            getattr(K, name + "_forward")(xf, of)        # relu_forward, sigmoid_forward, …
+        _act.forward(act)(x.reshape(x.size), float(p), float(q), out.reshape(x.size))
         return out
 
-    def activation_backward(self, name, grad, y, slope=0.0):
-        """grad ⊙ f′, with f′ written in terms of the output y = f(x)."""
+    def activation_backward(self, act, grad, x, y, p=0.0, q=0.0):
+        """grad ⊙ f′(x), given the input x and the output y = f(x) (x may be y when f′
+        reads only y)."""
         out = self.empty(y.shape, y.dtype)
-        gf, yf, of = grad.reshape(grad.size), y.reshape(y.size), out.reshape(y.size)
-        if name == "leaky_relu":
-            K.leaky_relu_backward(gf, yf, float(slope), of)
-        else:
-            getattr(K, name + "_backward")(gf, yf, of)
+        n = y.size
+        _act.backward(act)(grad.reshape(n), x.reshape(n), y.reshape(n), float(p), float(q),
+                           out.reshape(n))
         return out
 
     def _along_rows(self, kernel, x, axis):

@@ -9,7 +9,10 @@ from .arithmetic import (
     Abs, Add, Cast, Clamp, Clone, Cos, Div, Exp, Expand, Full, Log, MatMul, Maximum, Minimum,
     Mul, Neg, Pow, Sin, Sqrt, Sub, ToDevice, Where,
 )
-from .activation import Activation, Dropout, LinearActivation, LogSoftmax, Softmax
+from .activation import (
+    ELU, GELU, Activation, Dropout, GELUTanh, LeakyReLU, Linear, LinearActivation, LogSoftmax,
+    ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
+)
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .reduction import Max, Mean, Min, Sum
 from .shape import Cat, GetItem, Reshape, SetItem, Transpose

@@ -1,57 +1,137 @@
 """Activations, softmax, dropout, and the dense layer fused with its activation.
 
-Activation derivatives are written in terms of the output y = f(x), which is what
-forward keeps: relu′ = [y > 0], σ′ = y(1 − y), tanh′ = 1 − y².
+Each activation is a Function named after it (``y.grad_fn`` is ``<SigmoidBackward>``),
+and its math is one pair of functions in ``kernels/activations.py``: f, and the
+gradient through f, g · f′. A Function says which pair by its code, ``act``.
+
+Forward keeps what the derivative reads: the output y where f′ can be written in
+y (relu′ = [y > 0], σ′ = y(1 − y), tanh′ = 1 − y²), the input x otherwise (GELU,
+SiLU, Softplus, ELU).
 """
+
+from kernels import activations as A
 
 from ..autograd import RawFunction
 from .arithmetic import _to_float
 
 
 class Activation(RawFunction):
-    """y = f(x) elementwise for f in relu, leaky_relu, sigmoid, tanh;  ∂L/∂x = ∂L/∂y ⊙ f′."""
+    """y = f(x) elementwise;  ∂L/∂x = ∂L/∂y ⊙ f′(x).
+
+    The base of every activation: a subclass names its math by ``act``, a code of
+    ``kernels/activations.py``. ``apply(x, p, q)``: p and q are the activation's
+    parameters (the negative slope, ELU's α, Softplus's β and threshold; 0 where
+    unused). Each subclass also gets ``Linear``, the fused node of a dense layer
+    followed by it (``Sigmoid.Linear`` is ``LinearSigmoid``).
+    """
+
+    act = A.IDENTITY
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "Linear" not in cls.__dict__:
+            cls.Linear = type("Linear" + cls.__name__, (LinearActivation,), {
+                "act": cls.act, "__module__": cls.__module__,
+                "__doc__": f"A dense layer and {cls.__name__} in one node: "
+                           f"h = {cls.__name__}(x Wᵀ + b)."})
 
     @staticmethod
-    def forward(ctx, x, name, slope):
-        y = ctx.backend.activation(name, _to_float(ctx.backend, x), slope)
-        ctx.save_for_backward(y)
-        ctx.activation, ctx.slope = name, slope
+    def forward(ctx, x, p, q):
+        act = type(ctx).act
+        x = _to_float(ctx.backend, x)
+        y = ctx.backend.activation(act, x, p, q)
+        ctx.save_for_backward(x if act in A.READS_INPUT else y)
+        ctx.p, ctx.q = p, q
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return ctx.backend.activation_backward(ctx.activation, grad, y, ctx.slope), None, None
+        (s,) = ctx.saved_tensors  # x or y: the kernel reads the one f′ needs
+        return ctx.backend.activation_backward(type(ctx).act, grad, s, s, ctx.p, ctx.q), None, None
 
 
 class LinearActivation(RawFunction):
-    """A dense layer and its activation in one node: h = f(x Wᵀ + b).
+    """A dense layer and its activation in one node: h = f(z), z = x Wᵀ + b.
 
-    x is (N, in), W is (out, in) as in PyTorch, b is (out,) or None, f one of
-    identity, relu, leaky_relu, sigmoid, tanh. With δ = ∂L/∂h ⊙ f′:
+    x is (N, in), W is (out, in) as in PyTorch, b is (out,) or None, f the
+    activation with code ``act`` (identity here; ``LinearReLU`` and the other
+    subclasses are made by ``Activation``). With δ = ∂L/∂h ⊙ f′(z):
     ∂L/∂x = δ W,  ∂L/∂W = δᵀ x,  ∂L/∂b = Σ_rows δ.
     The backend computes each direction in as few passes as the layer's size allows:
     a product, then bias and f in one kernel; or, for a small layer on the CPU, all of
     it in a single kernel call.
     """
 
+    act = A.IDENTITY
+
     @staticmethod
-    def forward(ctx, x, weight, bias, name, slope):
-        h = ctx.backend.linear(x, weight, bias, name, slope)
-        ctx.save_for_backward(x, weight, h)
-        ctx.activation, ctx.slope, ctx.has_bias = name, slope, bias is not None
+    def forward(ctx, x, weight, bias, p, q):
+        act = type(ctx).act
+        keep_z = act in A.READS_INPUT
+        h, z = ctx.backend.linear(x, weight, bias, act, p, q, keep_z)
+        ctx.save_for_backward(x, weight, z if keep_z else h)
+        ctx.p, ctx.q, ctx.has_bias = p, q, bias is not None
         return h
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight, h = ctx.saved_tensors
+        x, weight, s = ctx.saved_tensors  # s: z or h, whichever f′ reads
         needs = ctx.needs_input_grad
         need_b = ctx.has_bias and needs[2]
         # ∂W and ∂b straight into the optimizer's gradient buffer when it has a slot
         gx, gw, gb = ctx.backend.linear_backward(
-            grad, x, weight, h, ctx.activation, ctx.slope, needs[0], needs[1], need_b,
+            grad, x, weight, s, s, type(ctx).act, ctx.p, ctx.q, needs[0], needs[1], need_b,
             ctx.grad_buffer(1) if needs[1] else None, ctx.grad_buffer(2) if need_b else None)
         return gx, gw, gb, None, None
+
+
+class Linear(LinearActivation):
+    """A dense layer alone: h = x Wᵀ + b."""
+
+
+class ReLU(Activation):
+    """f(x) = max(x, 0)."""
+    act = A.RELU
+
+
+class LeakyReLU(Activation):
+    """f(x) = x if x > 0 else p · x."""
+    act = A.LEAKY_RELU
+
+
+class Sigmoid(Activation):
+    """f(x) = σ(x) = 1 / (1 + e⁻ˣ)."""
+    act = A.SIGMOID
+
+
+class Tanh(Activation):
+    """f(x) = tanh(x)."""
+    act = A.TANH
+
+
+class GELU(Activation):
+    """f(x) = x Φ(x), Φ the standard normal CDF."""
+    act = A.GELU
+
+
+class GELUTanh(Activation):
+    """GELU's tanh approximation: f(x) = ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))."""
+    act = A.GELU_TANH
+
+
+class SiLU(Activation):
+    """f(x) = x σ(x)."""
+    act = A.SILU
+
+
+class Softplus(Activation):
+    """f(x) = log(1 + e^(βx)) / β (x past the threshold), p = β, q = the threshold."""
+    act = A.SOFTPLUS
+
+
+class ELU(Activation):
+    """f(x) = x if x > 0 else α (eˣ − 1), p = α."""
+    act = A.ELU
 
 
 class Softmax(RawFunction):

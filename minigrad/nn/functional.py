@@ -35,31 +35,55 @@ def _check_same_device(a, b, op):
 
 # ---- layers -------------------------------------------------------------------------
 
-_ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh")
-_FAST = frozenset(("identity", "relu", "sigmoid", "tanh"))  # no slope to check
+# F.linear's ``activation`` names: the fused Function of each, and its parameters
+# (p, q) when the name alone gives them.
+_FUSED = {
+    "identity": (_fn.Linear, 0.0, 0.0),
+    "relu": (_fn.ReLU.Linear, 0.0, 0.0),
+    "leaky_relu": (_fn.LeakyReLU.Linear, None, 0.0),   # p: negative_slope
+    "sigmoid": (_fn.Sigmoid.Linear, 0.0, 0.0),
+    "tanh": (_fn.Tanh.Linear, 0.0, 0.0),
+    "gelu": (_fn.GELU.Linear, 0.0, 0.0),
+    "gelu_tanh": (_fn.GELUTanh.Linear, 0.0, 0.0),
+    "silu": (_fn.SiLU.Linear, 0.0, 0.0),
+    "softplus": (_fn.Softplus.Linear, 1.0, 20.0),       # β = 1, threshold = 20
+    "elu": (_fn.ELU.Linear, 1.0, 0.0),                  # α = 1
+}
 
 
 def linear(input, weight, bias=None, activation="identity", negative_slope=0.01):
     """y = input Wᵀ + b, for input (..., in), weight (out, in), bias (out,).
 
-    ``activation`` (identity, relu, leaky_relu, sigmoid, tanh) fuses f(y) into the
-    same node and the same pass over memory; ``nn.Sequential`` uses it to fuse a
-    Linear with the activation that follows it.
+    ``activation`` (any name of ``kernels/activations.py``: relu, leaky_relu with
+    ``negative_slope``, sigmoid, tanh, gelu, gelu_tanh, silu, softplus, elu, with
+    PyTorch's default parameters) fuses f(y) into the same node and the same pass
+    over memory; ``nn.Sequential`` fuses a Linear with the activation module that
+    follows it the same way.
     """
+    fused = _FUSED.get(activation) if isinstance(activation, str) else None
+    if fused is None:
+        raise ValueError(f"linear: activation must be one of {tuple(_FUSED)}, got {activation!r}")
+    function, p, q = fused
+    if p is None:
+        _check_slope(negative_slope)
+        p = float(negative_slope)
+    return _linear(input, weight, bias, function, p, q)
+
+
+def _linear(input, weight, bias, function, p, q):
+    """``function`` (a fused Linear node) applied to the dense layer, after the checks."""
     # The common case, checked in one expression; anything else takes the checks
     # below, which say what is wrong.
-    if (isinstance(input, Tensor) and isinstance(weight, Tensor) and activation in _FAST
+    if (isinstance(input, Tensor) and isinstance(weight, Tensor)
             and input.raw.ndim == 2 and weight.raw.ndim == 2
             and input.raw.shape[1] == weight.raw.shape[1]
             and input.raw.dtype == weight.raw.dtype and input._backend is weight._backend
             and (bias is None or (isinstance(bias, Tensor) and bias._backend is weight._backend
                                   and bias.raw.shape == (weight.raw.shape[0],)
                                   and bias.raw.dtype == weight.raw.dtype))):
-        return _fn.LinearActivation.apply(input, weight, bias, activation, 0.0)
+        return function.apply(input, weight, bias, p, q)
     _need_tensor(input, "linear")
     _need_tensor(weight, "linear", "weight")
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"linear: activation must be one of {_ACTIVATIONS}, got {activation!r}")
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
@@ -78,10 +102,8 @@ def linear(input, weight, bias=None, activation="identity", negative_slope=0.01)
         if bias.dtype != weight.dtype:
             raise TypeError(f"linear: bias is {bias.dtype} but weight is {weight.dtype}")
         _check_same_device(bias, weight, "linear")
-    if activation == "leaky_relu":
-        _check_slope(negative_slope)
     x = input if input.ndim == 2 else input.reshape(-1, weight.shape[1])
-    y = _fn.LinearActivation.apply(x, weight, bias, activation, float(negative_slope))
+    y = function.apply(x, weight, bias, p, q)
     return y if input.ndim == 2 else y.reshape(*input.shape[:-1], weight.shape[0])
 
 
@@ -91,28 +113,76 @@ def _check_slope(negative_slope):
         raise ValueError(f"leaky_relu: negative_slope must be a number >= 0, got {negative_slope!r}")
 
 
+def _check_real(value, op, name, positive=False):
+    if (not isinstance(value, numbers.Real) or isinstance(value, bool)
+            or (positive and not value > 0)):
+        what = "a number > 0" if positive else "a number"
+        raise ValueError(f"{op}: {name} must be {what}, got {value!r}")
+    return float(value)
+
+
+# ---- activations: each a Function of functions/activation.py, its math in
+# kernels/activations.py --------------------------------------------------------------
+
+
 def relu(input):
     """max(x, 0) elementwise."""
     _need_tensor(input, "relu")
-    return _fn.Activation.apply(input, "relu", 0.0)
+    return _fn.ReLU.apply(input, 0.0, 0.0)
 
 
 def leaky_relu(input, negative_slope=0.01):
     """x for x > 0, negative_slope · x otherwise."""
     _need_tensor(input, "leaky_relu")
     _check_slope(negative_slope)
-    return _fn.Activation.apply(input, "leaky_relu", float(negative_slope))
+    return _fn.LeakyReLU.apply(input, float(negative_slope), 0.0)
 
 
 def sigmoid(input):
     """σ(x) = 1 / (1 + e^{−x}), computed stably."""
     _need_tensor(input, "sigmoid")
-    return _fn.Activation.apply(input, "sigmoid", 0.0)
+    return _fn.Sigmoid.apply(input, 0.0, 0.0)
 
 
 def tanh(input):
+    """tanh(x) elementwise."""
     _need_tensor(input, "tanh")
-    return _fn.Activation.apply(input, "tanh", 0.0)
+    return _fn.Tanh.apply(input, 0.0, 0.0)
+
+
+def _gelu_function(approximate):
+    if approximate == "none":
+        return _fn.GELU
+    if approximate == "tanh":
+        return _fn.GELUTanh
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def gelu(input, approximate="none"):
+    """x Φ(x), Φ the standard normal CDF; ``approximate="tanh"``:
+    ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))."""
+    _need_tensor(input, "gelu")
+    return _gelu_function(approximate).apply(input, 0.0, 0.0)
+
+
+def silu(input):
+    """x σ(x) (also called swish)."""
+    _need_tensor(input, "silu")
+    return _fn.SiLU.apply(input, 0.0, 0.0)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + e^{βx}) / β, and x where βx > threshold."""
+    _need_tensor(input, "softplus")
+    beta = _check_real(beta, "softplus", "beta", positive=True)
+    threshold = _check_real(threshold, "softplus", "threshold")
+    return _fn.Softplus.apply(input, beta, threshold)
+
+
+def elu(input, alpha=1.0):
+    """x for x > 0, α (eˣ − 1) otherwise."""
+    _need_tensor(input, "elu")
+    return _fn.ELU.apply(input, _check_real(alpha, "elu", "alpha"), 0.0)
 
 
 def softmax(input, dim=None, *, axis=None):

@@ -6,10 +6,18 @@ import numbers
 
 import numpy as np
 
+from .. import functions as _fn
+from ..functions import activation as _act
 from .. import random as _random
 from ..tensor import Tensor, _axis, _backend_for, _normalize_dtype, get_default_dtype
 from . import functional as F
 from .module import Module, Parameter
+
+__all__ = [
+    "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Softplus", "ELU",
+    "Softmax", "LogSoftmax", "Identity", "Flatten", "Unflatten", "Dropout", "Sequential",
+    "ModuleList",
+]
 
 
 class Linear(Module):
@@ -39,7 +47,7 @@ class Linear(Module):
         self.bias = uniform(out_features) if bias else None
 
     def forward(self, x):
-        return F.linear(x, self.weight, self.bias)
+        return F._linear(x, self.weight, self.bias, _fn.Linear, 0.0, 0.0)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -50,11 +58,20 @@ def _as_device(host, backend):
     return Tensor._make(backend.from_numpy(host), backend)
 
 
+# ---- activations ----------------------------------------------------------------------
+# Each calls its Function (minigrad/functions/activation.py), whose math is in
+# kernels/activations.py. ``_fusable()`` gives (fused Function, p, q): what lets
+# Sequential run a Linear followed by the activation as one node.
+
+
 class ReLU(Module):
     """max(x, 0)."""
 
     def forward(self, x):
         return F.relu(x)
+
+    def _fusable(self):
+        return _act.ReLU.Linear, 0.0, 0.0
 
 
 class LeakyReLU(Module):
@@ -68,6 +85,9 @@ class LeakyReLU(Module):
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
 
+    def _fusable(self):
+        return _act.LeakyReLU.Linear, self.negative_slope, 0.0
+
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}"
 
@@ -78,10 +98,82 @@ class Sigmoid(Module):
     def forward(self, x):
         return F.sigmoid(x)
 
+    def _fusable(self):
+        return _act.Sigmoid.Linear, 0.0, 0.0
+
 
 class Tanh(Module):
+    """tanh(x)."""
+
     def forward(self, x):
         return F.tanh(x)
+
+    def _fusable(self):
+        return _act.Tanh.Linear, 0.0, 0.0
+
+
+class GELU(Module):
+    """x Φ(x), Φ the standard normal CDF; ``approximate="tanh"``:
+    ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        F._gelu_function(approximate)  # raises for anything else
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, self.approximate)
+
+    def _fusable(self):
+        return F._gelu_function(self.approximate).Linear, 0.0, 0.0
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    """x σ(x)."""
+
+    def forward(self, x):
+        return F.silu(x)
+
+    def _fusable(self):
+        return _act.SiLU.Linear, 0.0, 0.0
+
+
+class Softplus(Module):
+    """log(1 + e^{βx}) / β, and x where βx > threshold."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta = F._check_real(beta, "Softplus", "beta", positive=True)
+        self.threshold = F._check_real(threshold, "Softplus", "threshold")
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def _fusable(self):
+        return _act.Softplus.Linear, self.beta, self.threshold
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class ELU(Module):
+    """x for x > 0, α (eˣ − 1) otherwise."""
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha = F._check_real(alpha, "ELU", "alpha")
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+    def _fusable(self):
+        return _act.ELU.Linear, self.alpha, 0.0
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
 
 
 class Softmax(Module):
@@ -166,16 +258,23 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-# Activation modules a preceding Linear can absorb into its kernel.
-_FUSABLE = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh", LeakyReLU: "leaky_relu"}
+def _fuses(module):
+    """True when ``module`` is an activation whose ``_fusable`` describes what its
+    forward does (a subclass that overrides forward runs as written, unfused)."""
+    cls = type(module)
+    for klass in cls.__mro__:
+        if "_fusable" in klass.__dict__:
+            return cls.forward is klass.__dict__.get("forward")
+    return False
 
 
 class Sequential(Module):
     """Modules applied one after another. Indexable, sliceable, ``len``-able.
 
-    A Linear followed directly by ReLU, LeakyReLU, Sigmoid or Tanh runs as one fused
-    node (matmul, then bias add and activation in one kernel) — the same numbers as
-    running the two modules, with one pass over memory fewer.
+    A Linear followed directly by an activation module (one with ``_fusable``: ReLU,
+    LeakyReLU, Sigmoid, Tanh, GELU, SiLU, Softplus, ELU) runs as one fused node,
+    ``LinearReLU`` and so on (matmul, then bias add and activation in one kernel) —
+    the same numbers as running the two modules, with one pass over memory fewer.
     """
 
     def __init__(self, *modules):
@@ -186,18 +285,17 @@ class Sequential(Module):
             setattr(self, str(i), m)
 
     def forward(self, x):
-        for module, act, act_module in self._plan():
-            if act is None:
+        for module, act_module in self._plan():
+            if act_module is None:
                 x = module(x)
-            elif act == "leaky_relu":  # a Linear and the activation after it, as one node
-                x = F.linear(x, module.weight, module.bias, act, act_module.negative_slope)
-            else:
-                x = F.linear(x, module.weight, module.bias, act)
+            else:  # a Linear and the activation after it, as one node
+                function, p, q = act_module._fusable()
+                x = F._linear(x, module.weight, module.bias, function, p, q)
         return x
 
     def _plan(self):
-        """[(module, activation to fuse or None, the activation module)], made on first
-        use and again after the modules change (__setattr__ and __delattr__ drop it)."""
+        """[(module, the activation module to fuse into it, or None)], made on first use
+        and again after the modules change (__setattr__ and __delattr__ drop it)."""
         plan = self.__dict__.get("_cached_plan")
         if plan is not None:
             return plan
@@ -206,12 +304,11 @@ class Sequential(Module):
         while i < len(mods):
             m = mods[i]
             nxt = mods[i + 1] if i + 1 < len(mods) else None
-            act = _FUSABLE.get(type(nxt))
-            if type(m) is Linear and act is not None:
-                plan.append((m, act, nxt))
+            if type(m) is Linear and _fuses(nxt):
+                plan.append((m, nxt))
                 i += 2
             else:
-                plan.append((m, None, None))
+                plan.append((m, None))
                 i += 1
         object.__setattr__(self, "_cached_plan", plan)
         return plan

@@ -22,32 +22,39 @@ from kernels.cpu import (
     adam_step_parallel,
     bce_logits_backward,
     bce_logits_forward,
-    bias_add,
-    bias_leaky_relu_forward,
-    bias_relu_forward,
-    bias_sigmoid_forward,
-    bias_tanh_forward,
     column_sums,
-    leaky_relu_backward,
-    leaky_relu_forward,
     mse_backward,
     mse_forward,
-    relu_backward,
-    relu_forward,
     rmsprop_step,
     rmsprop_step_parallel,
     sgd_step,
-    sigmoid_backward,
-    sigmoid_forward,
     softmax_xent_backward,
     softmax_xent_forward,
     softmax_xent_prob_backward,
     softmax_xent_prob_forward,
-    tanh_backward,
-    tanh_forward,
 )
+from by_name import activation_kernels, dense_kernels
+from kernels.cpu import activations as _activations
+from kernels.cpu import matmul as _matmul
 from optim_rules import (adadelta_reference, adagrad_reference, adam_reference, grad_sequence,
                          rmsprop_reference, sgd_reference)
+
+# The activation kernels, one name per activation (kernels are built per activation:
+# kernels/cpu/activations.py; tests/kernels/by_name.py)
+_by_name = activation_kernels(_activations)
+bias_add = _by_name.bias_add
+bias_leaky_relu_forward = _by_name.bias_leaky_relu_forward
+bias_relu_forward = _by_name.bias_relu_forward
+bias_sigmoid_forward = _by_name.bias_sigmoid_forward
+bias_tanh_forward = _by_name.bias_tanh_forward
+leaky_relu_backward = _by_name.leaky_relu_backward
+leaky_relu_forward = _by_name.leaky_relu_forward
+relu_backward = _by_name.relu_backward
+relu_forward = _by_name.relu_forward
+sigmoid_backward = _by_name.sigmoid_backward
+sigmoid_forward = _by_name.sigmoid_forward
+tanh_backward = _by_name.tanh_backward
+tanh_forward = _by_name.tanh_forward
 
 N, M = 7, 13  # odd sizes, so no loop can get away with assuming a multiple of 2
 SLOPE = 0.1
@@ -755,7 +762,7 @@ def test_float32_adam_and_adadelta_form_one_minus_beta_in_float64():
 
 # ------------------------------------------ the dense layer in one kernel (small layers)
 
-from kernels.cpu import matmul as dense  # noqa: E402
+dense = dense_kernels(_matmul)
 
 DENSE_ACTS = {  # code: (f, f′ written in terms of the output y)
     dense.IDENTITY: (lambda a: a, lambda y: np.ones_like(y)),

@@ -15,8 +15,15 @@ import numpy as np
 import pytest
 from numba import cuda
 
-from kernels.cpu import matmul as cpu
-from kernels.cuda import matmul as gpu
+from by_name import dense_kernels
+from kernels.cpu import matmul as _cpu_matmul
+from kernels.cuda import matmul as _gpu_matmul
+
+# The dense-layer kernels as linear_forward(x, w, b, act, slope, out), … on each
+# device (they are built per activation: tests/kernels/by_name.py); the products
+# are called on the module itself.
+cpu = dense_kernels(_cpu_matmul)
+gpu = dense_kernels(_gpu_matmul, lambda dtype: cuda.device_array((0, 0), dtype))
 
 ACTS = [gpu.IDENTITY, gpu.RELU, gpu.LEAKY_RELU, gpu.SIGMOID, gpu.TANH]
 SLOPE = 0.1
@@ -29,7 +36,7 @@ TOL = {
 @pytest.fixture
 def big_tiles(monkeypatch):
     """Send every product to the 128 × 128-tile kernel, whatever its size."""
-    monkeypatch.setattr(gpu, "_use_big_tiles", lambda m, n: True)
+    monkeypatch.setattr(_gpu_matmul, "_use_big_tiles", lambda m, n: True)
 
 
 def randn(dtype, *shape, seed=0):
@@ -60,7 +67,7 @@ def run_product(name, a_mat, b_mat, dtype):
     b_arg = b_mat.T if name == "matmul_nt" else b_mat
     a_dev, b_dev = on_gpu(a_arg, b_arg)
     out = cuda.to_device(np.full((a_mat.shape[0], b_mat.shape[1]), np.nan, dtype))
-    getattr(gpu, name)(a_dev, b_dev, out)
+    getattr(_gpu_matmul, name)(a_dev, b_dev, out)
     return out.copy_to_host()
 
 
@@ -101,11 +108,11 @@ def test_big_tile_product_matches_numpy(big_tiles, name, shape, dtype):
 
 
 def test_kernel_choice_by_size():
-    assert not gpu._use_big_tiles(4, 8)           # a small MLP's layer
-    assert not gpu._use_big_tiles(512, 512)       # 16 big blocks: too few
-    assert not gpu._use_big_tiles(16, 1 << 20)    # a short, wide out: a tile mostly empty
-    assert gpu._use_big_tiles(1024, 1024)
-    assert gpu._use_big_tiles(4096, 4096)
+    assert not _gpu_matmul._use_big_tiles(4, 8)           # a small MLP's layer
+    assert not _gpu_matmul._use_big_tiles(512, 512)       # 16 big blocks: too few
+    assert not _gpu_matmul._use_big_tiles(16, 1 << 20)    # a short, wide out: a tile mostly empty
+    assert _gpu_matmul._use_big_tiles(1024, 1024)
+    assert _gpu_matmul._use_big_tiles(4096, 4096)
 
 
 # ------------------------------------------------------------------ the dense layer

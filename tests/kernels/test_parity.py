@@ -23,11 +23,20 @@ import pytest
 from numba import cuda
 from numba.core.registry import CPUDispatcher
 
+from by_name import activation_kernels
+from kernels import activations as A
 from kernels.cuda.launch import SIMULATOR
 
 MODULES = ("activations", "losses", "reductions", "optim", "matmul")
 CPU = {m: importlib.import_module(f"kernels.cpu.{m}") for m in MODULES}
 GPU = {m: importlib.import_module(f"kernels.cuda.{m}") for m in MODULES}
+# Modules whose public functions build a kernel for an activation code.
+BUILDERS = {"activations": ("forward", "bias_forward", "backward"),
+            "matmul": ("linear_forward", "linear_backward")}
+CPU_ACT, GPU_ACT = CPU["activations"], GPU["activations"]
+# The activation kernels under one name each (tests/kernels/by_name.py), for run_both.
+CPU["activations"] = activation_kernels(CPU["activations"])
+GPU["activations"] = activation_kernels(GPU["activations"])
 
 n = 97  # 1-D size: not a multiple of a warp or a block
 N, M = 7, 13  # 2-D size: rows, columns
@@ -85,12 +94,19 @@ def check(module, name, *args, dtype=np.float64):
 
 @pytest.mark.parametrize("module", MODULES)
 def test_every_cpu_kernel_has_a_cuda_twin_with_the_same_parameters(module):
-    kernels = {name: k for name, k in vars(CPU[module]).items()
+    cpu_module = importlib.import_module(f"kernels.cpu.{module}")
+    gpu_module = importlib.import_module(f"kernels.cuda.{module}")
+    kernels = {name: k for name, k in vars(cpu_module).items()
                if isinstance(k, CPUDispatcher) and not name.startswith("_")}
+    for name in BUILDERS.get(module, ()):  # a kernel per activation: compare one built
+        kernels[name] = getattr(cpu_module, name)(A.GELU)
+        assert isinstance(kernels[name], CPUDispatcher), name
     assert kernels
     for name, kernel in kernels.items():
-        twin = getattr(GPU[module], name, None)
+        twin = getattr(gpu_module, name, None)
         assert callable(twin), f"kernels.cuda.{module} has no {name}"
+        if name in BUILDERS.get(module, ()):
+            twin = twin(A.GELU)
         assert (list(inspect.signature(twin).parameters)
                 == list(inspect.signature(kernel.py_func).parameters)), name
 
@@ -133,6 +149,38 @@ def test_activations_match_cpu(dtype):
     ]
     for name, *args in calls:
         check("activations", name, *args, dtype=dtype)
+
+
+@DTYPES
+@pytest.mark.parametrize("name", list(A.NAMES))
+def test_every_activation_matches_cpu(name, dtype):
+    # Each kernel built for the activation, on both devices: forward, bias + f, and
+    # backward with the input x and the output y it was computed from.
+    act = A.NAMES[name]
+    p, q = (0.7, 5.0) if name == "softplus" else (SLOPE, 0.0)
+    x = randn(dtype, n) * dtype(3)
+    x[:3] = [0.0, 40.0, -40.0]
+    y = np.empty_like(x)
+    CPU_ACT.forward(act)(x, p, q, y)
+    z, b = randn(dtype, N, M, seed=1), randn(dtype, M, seed=2)
+    grad = randn(dtype, n, seed=3)
+    for module_name, args in [
+            ("forward", (x, p, q, nans(dtype, n))),
+            ("bias_forward", (z, b, p, q, nans(dtype, N, M))),
+            ("backward", (grad, x, y, p, q, nans(dtype, n)))]:
+        results = run_built(module_name, act, *args)
+        assert_same(results, dtype, f"{module_name}({name})")
+
+
+def run_built(builder, act, *args):
+    """run_both for the kernel that activations.<builder>(act) builds on each device."""
+    cpu = getattr(CPU_ACT, builder)(act)
+    gpu = getattr(GPU_ACT, builder)(act)
+    host = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    device = [cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in args]
+    cpu(*host)
+    gpu(*device)
+    return [(h, d.copy_to_host()) for h, d in zip(host, device) if isinstance(h, np.ndarray)]
 
 
 # ---------------------------------------------------------------------- losses
