@@ -3,7 +3,7 @@ against BLAS plus the bias + activation kernel, forward and backward, over layer
 
 The CPU backend runs a layer of at most ``SMALL_LINEAR`` multiply-adds (N·K·M) through
 the one-call forward kernel, and of at most ``SMALL_LINEAR_BACKWARD`` through the
-one-call backward kernel, anything larger through BLAS (minigrad/backend/cpu.py); this
+one-call backward kernel, anything larger through BLAS (minigrad/backend/dispatch.py); this
 sweep is what those thresholds rest on. Sigmoid layers, float32, interleaved peers,
 medians of ``--repeat`` rounds.
 
@@ -24,7 +24,7 @@ from kernels import cpu as K  # noqa: E402
 from kernels.activations import SIGMOID  # noqa: E402
 from kernels.cpu import activations as act  # noqa: E402
 from kernels.cpu import matmul as dense  # noqa: E402
-from minigrad.backend.cpu import SMALL_LINEAR, SMALL_LINEAR_BACKWARD  # noqa: E402
+from minigrad.backend.dispatch import SMALL_LINEAR, SMALL_LINEAR_BACKWARD  # noqa: E402
 
 SIZES = [(4, 2, 8), (4, 8, 1), (8, 8, 8), (16, 16, 16), (32, 16, 16), (32, 32, 32), (64, 32, 32)]
 
@@ -41,25 +41,23 @@ def peers(n, k, m, seed=0):
 
     bias_forward, backward = act.bias_forward(SIGMOID), act.backward(SIGMOID)
     linear_forward, linear_backward = dense.linear_forward(SIGMOID), dense.linear_backward(SIGMOID)
-    no_z = np.empty((0, 0), np.float32)
 
     def blas_forward():                   # what the backend does above the threshold
         z = x @ w.T
         bias_forward(z, b, 0.0, 0.0, z)
 
     def kernel_forward():
-        linear_forward(x, w, b, 0.0, 0.0, no_z, h)
+        linear_forward(x, w, b, 0.0, 0.0, h)
 
     def blas_backward():
         delta = np.empty_like(g)
-        yf = y.reshape(-1)
-        backward(g.reshape(-1), yf, yf, 0.0, 0.0, delta.reshape(-1))
+        backward(g.reshape(-1), y.reshape(-1), 0.0, 0.0, delta.reshape(-1))
         np.matmul(delta.T, x, out=gw)
         K.column_sums(delta, gb)
         delta @ w
 
     def kernel_backward():
-        linear_backward(g, x, w, y, y, 0.0, 0.0, gx, gw, gb)
+        linear_backward(g, x, w, y, 0.0, 0.0, gx, gw, gb)
 
     return {"BLAS forward": blas_forward, "kernel forward": kernel_forward,
             "BLAS backward": blas_backward, "kernel backward": kernel_backward}

@@ -31,7 +31,7 @@ after the same number of steps: they all compute the same rule.
 A sweep then times the serial and the parallel kernel (``kernels.cpu.adam_step``
 and ``adam_step_parallel``, and SGD's, the cheapest rule) on bare arrays from 1k to
 1M elements, and at the workload's size: where the parallel one starts to win is
-what the backend's ``PARALLEL_MIN`` should be.
+what ``PARALLEL_MIN`` (minigrad/backend/dispatch.py) should be.
 """
 
 import argparse
@@ -47,7 +47,7 @@ import common  # noqa: E402  (also puts the repository root on sys.path)
 
 import minigrad as mg  # noqa: E402
 from kernels import cpu as K  # noqa: E402
-from minigrad.backend.cpu import PARALLEL_MIN  # noqa: E402
+from minigrad.backend.dispatch import PARALLEL_MIN  # noqa: E402
 
 TORCH_THREADS = 2
 

@@ -97,52 +97,43 @@ def breakdown(name, rounds, settle_s, block_s):
 
 def kernel_tables():
     """Where the CPU backend finds its kernels, as (namespace, names) pairs: the
-    ``kernels.cpu`` package, and the modules whose functions build a kernel for an
-    activation (``activations.forward(act)``, ``matmul.linear_forward(act)``, …), all
-    looked up at each call.
+    ``kernels.cpu`` package (looked up at each call), and the backend's tables of the
+    kernels built per activation (``KernelTable``: minigrad/backend/dispatch.py),
+    which hold them directly, keyed by activation code.
 
     Public names only: a kernel's helpers (``activate``…) are looked up when numba
     compiles, and must stay what they are there."""
-    from kernels.cpu import activations, matmul
-    return [(vars(K), K.__all__),
-            (vars(activations), ["forward", "bias_forward", "backward"]),
-            (vars(matmul), ["linear_forward", "linear_backward"])]
+    import minigrad.backend.cpu as B
+    from minigrad.backend.dispatch import KernelTable
+    tables = [(vars(K), K.__all__)]
+    tables += [(t, list(t)) for t in vars(B).values() if isinstance(t, KernelTable)]
+    return tables
 
 
 def timed_kernels(totals):
     """Wrap every kernel the backend can call in a timer that adds its time and one
     call to ``totals[kernel name]`` (a [seconds, calls] pair; a kernel built for an
-    activation is named after both, ``bias_activation_forward[relu]``); returns a
-    function that puts the kernels back. Run what is to be timed once before: a
-    kernel compiled while others are wrapped would not be the one a user runs."""
+    activation is named after both, ``linear_forward[sigmoid]``); returns a function
+    that puts the kernels back. Run what is to be timed once before: a kernel
+    compiled (or built for an activation) while others are wrapped would not be
+    the one a user runs."""
     from kernels.activations import NAMES
     act_names = {code: name for name, code in NAMES.items()}
-
-    def timer(kernel, name):
-        entry = totals.setdefault(name, [0.0, 0])
-
-        def timed(*args):
-            t = time.perf_counter()
-            kernel(*args)
-            entry[0] += time.perf_counter() - t
-            entry[1] += 1
-        return timed
-
     undo = []
     for table, names in kernel_tables():
         for key in names:
             kernel = table[key]
-            if hasattr(kernel, "py_func"):
-                table[key] = timer(kernel, kernel.__name__)
-            else:  # builds a kernel per activation code
-                made = {}
+            if not hasattr(kernel, "py_func"):
+                continue
+            name = kernel.__name__ if isinstance(key, str) else f"{kernel.__name__}[{act_names[key]}]"
+            entry = totals.setdefault(name, [0.0, 0])
 
-                def build(act, _build=kernel, _made=made):
-                    if act not in _made:
-                        k = _build(act)
-                        _made[act] = timer(k, f"{k.__name__}[{act_names[act]}]")
-                    return _made[act]
-                table[key] = build
+            def timed(*args, _kernel=kernel, _entry=entry):
+                t = time.perf_counter()
+                _kernel(*args)
+                _entry[0] += time.perf_counter() - t
+                _entry[1] += 1
+            table[key] = timed
             undo.append((table, key, kernel))
 
     def restore():

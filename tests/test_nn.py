@@ -18,10 +18,10 @@ from minigrad import nn
 def dense_path(request, monkeypatch):
     """Run a dense-layer test through both CPU paths: BLAS plus the bias + activation
     kernel, and the single-call kernels of kernels/cpu/matmul.py used for small layers."""
-    from minigrad.backend import cpu
+    from minigrad.backend import dispatch
     limit = 0 if request.param == "blas" else 10**12
-    monkeypatch.setattr(cpu, "SMALL_LINEAR", limit)
-    monkeypatch.setattr(cpu, "SMALL_LINEAR_BACKWARD", limit)
+    monkeypatch.setattr(dispatch, "SMALL_LINEAR", limit)
+    monkeypatch.setattr(dispatch, "SMALL_LINEAR_BACKWARD", limit)
     return request.param
 
 

@@ -24,7 +24,7 @@ from optim_rules import (adadelta_reference, adagrad_reference, adam_reference,
                          adamw_reference, grad_sequence, rmsprop_reference)
 
 # the module (minigrad.backend exports a `cpu` object that shadows its name)
-import minigrad.backend.cpu as cpu_backend
+import minigrad.backend.dispatch as dispatch
 
 THETA0 = np.array([1.0, -2.0, 0.5, 3.0, -0.25])
 C = np.array([0.5, 1.0, 2.0, 0.25, 4.0])
@@ -272,7 +272,7 @@ PARALLEL_MIN = 4096
 
 @pytest.fixture
 def small_parallel_min(monkeypatch):
-    monkeypatch.setattr(cpu_backend, "PARALLEL_MIN", PARALLEL_MIN)
+    monkeypatch.setattr(dispatch, "PARALLEL_MIN", PARALLEL_MIN)
 
 
 def _run_large(cls, hyper, dtype, steps=3):
@@ -306,7 +306,7 @@ def test_parallel_kernel_path_equals_serial(name, dtype, monkeypatch, small_para
     big, state, theta0, c = _run_large(cls, hyper, dtype)
     assert calls["parallel"] == 3
 
-    monkeypatch.setattr(cpu_backend, "PARALLEL_MIN", 10 ** 12)
+    monkeypatch.setattr(dispatch, "PARALLEL_MIN", 10 ** 12)
     big_serial, state_serial, _, _ = _run_large(cls, hyper, dtype)
     assert calls["parallel"] == 3  # the serial run did not use it
 

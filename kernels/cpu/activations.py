@@ -7,7 +7,7 @@ activation, compiled on its first call and cached on disk like every kernel::
 
     forward(act)(x, p, q, out)              out_i  = f(x_i)
     bias_forward(act)(z, b, p, q, out)      out_ij = f(z_ij + b_j)
-    backward(act)(grad, x, y, p, q, out)    out_i  = grad_i · f′(x_i),  y = f(x)
+    backward(act)(grad, s, p, q, out)       out_i  = grad_i · f′(x_i)
 
 One compiled kernel per activation, not one kernel that branches on the code:
 with the code a run-time argument the branch sits in the loop and stops LLVM
@@ -19,10 +19,11 @@ activation.
 Shapes: x, y, grad, out are 1-D (n,) for forward and backward (a caller with an
 N-D array passes its flat view, ``a.reshape(-1)``); z and out are (N, M) and b is
 (M,) for bias_forward. All arrays are C-contiguous and of one float dtype. ``p``,
-``q`` are the activation's parameters (floats, 0 where unused). In backward, x
-may be y itself when the activation's derivative reads only y (codes not in
-``READS_INPUT``). An output may be an input (``bias_forward(act)(h, b, p, q, h)``,
-``backward(act)(g, x, y, p, q, g)``).
+``q`` are the activation's parameters (floats, 0 where unused). In backward, ``s``
+is what f′ reads: the input x for the codes in ``READS_INPUT``, the output y = f(x)
+for the others (one array, not both: no activation here needs both, and every
+array argument costs a kernel call time). An output may be an input
+(``bias_forward(act)(h, b, p, q, h)``, ``backward(act)(g, s, p, q, g)``).
 """
 
 import functools
@@ -62,11 +63,12 @@ def bias_forward(act):
 
 @functools.cache
 def backward(act):
-    """The kernel out_i = grad_i · f′(x_i) for activation ``act``:  (grad, x, y, p, q, out)."""
+    """The kernel out_i = grad_i · f′(x_i) for activation ``act``:  (grad, s, p, q, out),
+    s the input x or the output y, whichever f′ reads."""
 
     @njit(cache=True, error_model="numpy")
-    def activation_backward(grad, x, y, p, q, out):
+    def activation_backward(grad, s, p, q, out):
         for i in range(grad.shape[0]):
-            out[i] = activate_backward(act, grad[i], x[i], y[i], p, q)
+            out[i] = activate_backward(act, grad[i], s[i], s[i], p, q)
 
     return activation_backward

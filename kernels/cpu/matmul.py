@@ -27,29 +27,26 @@ from ..activations import activate, activate_backward
 
 @functools.cache
 def linear_forward(act):
-    """The kernel out = f(x Wᵀ + b) for activation ``act``:  (x, w, b, p, q, z, out).
+    """The kernel out = f(x Wᵀ + b) for activation ``act``:  (x, w, b, p, q, out).
 
-        out_ij = f(z_ij),   z_ij = b_j + Σ_k x_ik W_jk
+        out_ij = f(b_j + Σ_k x_ik W_jk)
 
-    x: (N, K); w: (M, K); b: (M,), or (0,) for a layer without bias; out: (N, M);
-    z: (N, M) to keep the pre-activation z (an activation whose derivative reads
-    its input needs it in backward), or (0, 0) not to.
+    x: (N, K); w: (M, K); b: (M,), or (0,) for a layer without bias; out: (N, M).
+    (An activation whose derivative reads its input needs z = x Wᵀ + b kept for
+    backward: the backend gets it as linear_forward(IDENTITY), then f.)
     """
 
     @njit(cache=True, error_model="numpy")
-    def linear_forward(x, w, b, p, q, z, out):
+    def linear_forward(x, w, b, p, q, out):
         n, k_in = x.shape
         m = w.shape[0]
         zero = out.dtype.type(0.0)
         has_bias = b.shape[0] > 0
-        keep = z.shape[0] > 0
         for i in range(n):
             for j in range(m):
                 acc = b[j] if has_bias else zero
                 for k in range(k_in):
                     acc += x[i, k] * w[j, k]
-                if keep:
-                    z[i, j] = acc
                 out[i, j] = activate(act, acc, p, q)
 
     return linear_forward
@@ -57,23 +54,23 @@ def linear_forward(act):
 
 @functools.cache
 def linear_backward(act):
-    """The kernel of all three gradients of h = f(x Wᵀ + b) for activation ``act``:
-    (grad, x, w, z, y, p, q, gx, gw, gb), given grad = ∂L/∂h, the pre-activation z
-    and the output y = h:
+    """The kernel of all three gradients of h = f(z), z = x Wᵀ + b, for activation
+    ``act``: (grad, x, w, s, p, q, gx, gw, gb), given grad = ∂L/∂h and s, what f′
+    reads: the pre-activation z for the codes in READS_INPUT, the output h otherwise:
 
         δ    = grad ⊙ f′(z)         ∂L/∂z
         gw   = δᵀ x                 ∂L/∂W,  (M, K)
         gb   = Σ_rows δ             ∂L/∂b,  (M,)
         gx   = δ W                  ∂L/∂x,  (N, K)
 
-    grad, z, y: (N, M), z may be y when f′ reads only y; x: (N, K); w: (M, K). A
+    grad, s: (N, M); x: (N, K); w: (M, K). A
     gradient that is not needed is passed as a length-0 array ((0, 0) for gx or gw,
     (0,) for gb) and is not computed. One row of δ at a time: each is used for all
     three and then dropped.
     """
 
     @njit(cache=True, error_model="numpy")
-    def linear_backward(grad, x, w, z, y, p, q, gx, gw, gb):
+    def linear_backward(grad, x, w, s, p, q, gx, gw, gb):
         n, m = grad.shape
         k_in = x.shape[1]
         want_x, want_w, want_b = gx.shape[0] > 0, gw.shape[0] > 0, gb.shape[0] > 0
@@ -85,7 +82,7 @@ def linear_backward(act):
         delta = np.empty(m, grad.dtype)
         for i in range(n):
             for j in range(m):
-                delta[j] = activate_backward(act, grad[i, j], z[i, j], y[i, j], p, q)
+                delta[j] = activate_backward(act, grad[i, j], s[i, j], s[i, j], p, q)
             if want_b:
                 for j in range(m):
                     gb[j] += delta[j]

@@ -6,7 +6,7 @@ and returns the launcher for that activation, same names and arguments::
 
     forward(act)(x, p, q, out)              out_i  = f(x_i)
     bias_forward(act)(z, b, p, q, out)      out_ij = f(z_ij + b_j)
-    backward(act)(grad, x, y, p, q, out)    out_i  = grad_i · f′(x_i),  y = f(x)
+    backward(act)(grad, s, p, q, out)       out_i  = grad_i · f′(x_i)   (s: x or y)
 
 Unlike the CPU, one compiled kernel serves every activation: the code is a kernel
 argument, the same for every thread, so ``activate``'s branch goes the same way
@@ -49,10 +49,10 @@ def _bias_forward(z, b, act, p, q, out):
 
 
 @cuda.jit(cache=True)
-def _backward(grad, x, y, act, p, q, out):
+def _backward(grad, s, act, p, q, out):
     i = cuda.grid(1)
     if i < grad.shape[0]:
-        out[i] = activate_backward(act, grad[i], x[i], y[i], p, q)
+        out[i] = activate_backward(act, grad[i], s[i], s[i], p, q)
 
 
 @functools.cache
@@ -77,9 +77,10 @@ def bias_forward(act):
 
 @functools.cache
 def backward(act):
-    """The launcher out_i = grad_i · f′(x_i) for activation ``act``:  (grad, x, y, p, q, out)."""
+    """The launcher out_i = grad_i · f′(x_i) for activation ``act``:  (grad, s, p, q, out),
+    s the input x or the output y, whichever f′ reads."""
 
-    def activation_backward(grad, x, y, p, q, out):
-        launch_1d(_backward, grad.shape[0], grad, x, y, act, p, q, out)
+    def activation_backward(grad, s, p, q, out):
+        launch_1d(_backward, grad.shape[0], grad, s, act, p, q, out)
 
     return activation_backward

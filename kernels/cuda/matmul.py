@@ -164,15 +164,12 @@ def _store_slab(regs, k_major, tile, t, width, threads):
 
 
 @cuda.jit(device=True, inline="always")
-def _finish(out, i, j, acc, bias, act, p, q, pre):
-    """The epilogue: z = acc + b_j (no b_j when bias has length 0) into pre (unless
-    pre has length 0), and out_ij = f(z), if (i, j) is inside out. f is the
-    activation with code act, from kernels/activations.py."""
+def _finish(out, i, j, acc, bias, act, p, q):
+    """The epilogue: out_ij = f(acc + b_j) (no b_j when bias has length 0), if (i, j)
+    is inside out. f is the activation with code act, from kernels/activations.py."""
     if i < out.shape[0] and j < out.shape[1]:
         if bias.shape[0] > 0:
             acc += bias[j]
-        if pre.shape[0] > 0:
-            pre[i, j] = acc
         out[i, j] = activate(act, acc, p, q)
 
 
@@ -195,7 +192,7 @@ def _make_product_kernel(TILE, MICRO):
     assert THREADS % TILE == 0 and THREADS % _BK == 0  # as _slab_coords assumes
 
     @cuda.jit(cache=True)
-    def product(a, a_k_major, b, b_k_major, bias, act, p, q, pre, out):
+    def product(a, a_k_major, b, b_k_major, bias, act, p, q, out):
         # Block (bx, by) computes out[m0 : m0+TILE, n0 : n0+TILE]; thread (ty, tx)
         # the outputs (m0 + ty + SPAN i, n0 + tx + SPAN j), i, j < MICRO. a holds A
         # as (K, M) if a_k_major else (M, K); b holds B as (K, N) if b_k_major
@@ -247,7 +244,7 @@ def _make_product_kernel(TILE, MICRO):
         for i in range(MICRO):
             for j in range(MICRO):
                 _finish(out, m0 + ty + i * SPAN, n0 + tx + j * SPAN, acc[i, j],
-                        bias, act, p, q, pre)
+                        bias, act, p, q)
 
     return product
 
@@ -256,27 +253,19 @@ _product_big = _make_product_kernel(_BIG, _BIG_MICRO)
 _product_small = _make_product_kernel(_SMALL, _SMALL_MICRO)
 
 
-def _gemm(a, a_k_major, b, b_k_major, bias, out, act=IDENTITY, p=0.0, q=0.0, pre=None):
+def _gemm(a, a_k_major, b, b_k_major, bias, out, act=IDENTITY, p=0.0, q=0.0):
     """out = f(A B + bias), A held by a as (K, M) if a_k_major else (M, K), B held by
-    b as (K, N) if b_k_major else (N, K); pre, if given, receives A B + bias. Picks
-    the kernel and the grid."""
+    b as (K, N) if b_k_major else (N, K). Picks the kernel and the grid."""
     m, n = out.shape
     if m == 0 or n == 0:
         return
-    if pre is None:
-        pre = _EMPTY_2D.get(out.dtype)
-        if pre is None:
-            pre = _EMPTY_2D[out.dtype] = cuda.device_array((0, 0), out.dtype)
     if _use_big_tiles(m, n):
         kernel, tile, micro = _product_big, _BIG, _BIG_MICRO
     else:
         kernel, tile, micro = _product_small, _SMALL, _SMALL_MICRO
     grid = ((n + tile - 1) // tile, (m + tile - 1) // tile)
     kernel[grid, (tile // micro) ** 2](a, a_k_major, b, b_k_major, bias, act, float(p),
-                                       float(q), pre, out)
-
-
-_EMPTY_2D = {}  # a (0, 0) array per dtype: "pre not wanted"
+                                       float(q), out)
 
 
 def _no_bias(out):
@@ -312,15 +301,15 @@ def matmul_nt(a, b, out):
 
 @functools.cache
 def linear_forward(act):
-    """The launcher out = f(x Wᵀ + b) for activation ``act``:  (x, w, b, p, q, z, out),
+    """The launcher out = f(x Wᵀ + b) for activation ``act``:  (x, w, b, p, q, out),
     the twin of kernels/cpu/matmul.py's linear_forward (formula and shapes there).
 
     One launch: the product x Wᵀ (matmul_nt's tiles), with b_j added and f applied
     to each output in the kernel's epilogue, before it is written. K = 0 gives f(b).
     """
 
-    def linear_forward(x, w, b, p, q, z, out):
-        _gemm(x, False, w, False, b, out, act, p, q, z)
+    def linear_forward(x, w, b, p, q, out):
+        _gemm(x, False, w, False, b, out, act, p, q)
 
     return linear_forward
 
@@ -333,7 +322,7 @@ _LANES = 8
 
 
 @cuda.jit(cache=True)
-def _delta_and_column_sums(grad, z, y, act, p, q, delta, gb):
+def _delta_and_column_sums(grad, s, act, p, q, delta, gb):
     # Thread (c, r) of block bx owns column j = 32 bx + c, rows r, r + 8, r + 16, …:
     # it writes δ_ij there (unless delta has length 0) and sums them; the 8 lanes'
     # partial sums then meet in shared memory in a fixed order (no atomics: the
@@ -346,7 +335,7 @@ def _delta_and_column_sums(grad, z, y, act, p, q, delta, gb):
     acc = grad.dtype.type(0)
     if j < m:
         for i in range(r, n, _LANES):
-            d = activate_backward(act, grad[i, j], z[i, j], y[i, j], p, q)
+            d = activate_backward(act, grad[i, j], s[i, j], s[i, j], p, q)
             if store:
                 delta[i, j] = d
             acc += d
@@ -360,17 +349,17 @@ def _delta_and_column_sums(grad, z, y, act, p, q, delta, gb):
 @functools.cache
 def linear_backward(act):
     """The launcher of all three gradients of h = f(x Wᵀ + b) for activation ``act``:
-    (grad, x, w, z, y, p, q, gx, gw, gb), the twin of kernels/cpu/matmul.py's
+    (grad, x, w, s, p, q, gx, gw, gb), the twin of kernels/cpu/matmul.py's
     linear_backward (the formulas, shapes and length-0 "not wanted" arrays are there).
 
-    Up to three launches: one pass over grad (and z or y) writes δ to a temporary
+    Up to three launches: one pass over grad and s writes δ to a temporary
     (N, M) array (none for IDENTITY, where δ = grad) and, in the same pass, the
     column sums gb; then gw = δᵀ x (matmul_tn's kernel) and gx = δ W (matmul's).
     The δ pass has one block per 32 columns, too few to fill a large GPU for a
     narrow layer, but it is one read of N·M numbers against the products' N·M·K FMAs.
     """
 
-    def linear_backward(grad, x, w, z, y, p, q, gx, gw, gb):
+    def linear_backward(grad, x, w, s, p, q, gx, gw, gb):
         n, m = grad.shape
         want_x, want_w, want_b = gx.shape[0] > 0, gw.shape[0] > 0, gb.shape[0] > 0
         # δ as an array is needed only by the products, and is grad itself for IDENTITY.
@@ -381,7 +370,7 @@ def linear_backward(act):
             store = delta if delta is not grad else cuda.device_array((0, 0), grad.dtype)
             blocks = (m + _COLS - 1) // _COLS
             _delta_and_column_sums[blocks, (_COLS, _LANES)](
-                grad, z, y, act, float(p), float(q), store, gb)
+                grad, s, act, float(p), float(q), store, gb)
         if want_w:
             _gemm(delta, True, x, True, _no_bias(gw), gw)      # δᵀ x
         if want_x:

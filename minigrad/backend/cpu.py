@@ -14,23 +14,17 @@ from kernels import cpu as K
 from kernels.cpu import activations as _act
 from kernels.cpu import matmul as _dense
 
+from . import dispatch
+from .dispatch import KernelTable
 
-# From this many elements on, an optimizer update runs on all threads. On bare
-# arrays the threads pay from ~64k elements (benchmarks/optim_step.py's sweep), but
-# in training the update follows BLAS calls whose idle threads keep spinning, and a
-# parallel region can then wait a scheduler tick (~4 ms) for a core: W3's 535k-
-# parameter Adam took 3–8 ms in parallel against 0.1 ms serial (benchmarks/RESULTS.md).
-# So threads are used only where the serial update itself takes several ms.
-PARALLEL_MIN = 4_194_304
+# The kernels built per activation code (kernels/activations.py), found by one lookup.
+_FORWARD = KernelTable(_act.forward)
+_BIAS_FORWARD = KernelTable(_act.bias_forward)
+_BACKWARD = KernelTable(_act.backward)
+_LINEAR_FORWARD = KernelTable(_dense.linear_forward)
+_LINEAR_BACKWARD = KernelTable(_dense.linear_backward)
 
-# A dense layer of at most this many multiply-adds (N·K·M) runs through the one-call
-# kernels of kernels/cpu/matmul.py, forward and backward respectively; a larger one
-# through BLAS. Below them a BLAS call costs more than the arithmetic: at 4×2×8 the
-# forward kernel takes ~1.5 µs against ~5 µs for BLAS plus the bias kernel, and the
-# two meet at 16×16×16; backward, where one call replaces four, they meet between
-# 32×32×32 and 64×32×32 (benchmarks/dense_small.py; figures in RESULTS.md).
-SMALL_LINEAR = 4096
-SMALL_LINEAR_BACKWARD = 32768
+
 
 _UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
 
@@ -314,58 +308,49 @@ class CPUBackend:
     # ``act`` is an activation code of kernels/activations.py, p and q its parameters.
 
     @staticmethod
-    def linear(x, w, b, act, p=0.0, q=0.0, keep_z=False):
-        """(h, z): h = f(z), z = x wᵀ + b, for x (N, K), w (M, K), b (M,) or None; z is
-        returned only when ``keep_z`` (for an f′ that reads its input), else None."""
+    def linear(x, w, b, act, p=0.0, q=0.0):
+        """h = f(x wᵀ + b) for x (N, K), w (M, K), b (M,) or None: one kernel call for a
+        small layer, BLAS and one pass for a larger one (dispatch.SMALL_LINEAR)."""
         n, k = x.shape
         m = w.shape[0]
-        if n * k * m <= SMALL_LINEAR:
+        if n * k * m <= dispatch.SMALL_LINEAR:
             h = np.empty((n, m), x.dtype)
-            z = np.empty((n, m), x.dtype) if keep_z else _unused(x.dtype, 2)
-            _dense.linear_forward(act)(_contiguous(x), w, _unused(w.dtype, 1) if b is None else b,
-                                       float(p), float(q), z, h)
-            return h, z if keep_z else None
-        z = x @ w.T                           # BLAS; then bias and f in one pass
-        if b is None and act == _A.IDENTITY:
-            return z, z if keep_z else None
-        if not keep_z:                        # in place
-            if b is None:
-                _act.forward(act)(z.reshape(-1), float(p), float(q), z.reshape(-1))
-            else:
-                _act.bias_forward(act)(z, b, float(p), float(q), z)
-            return z, None
-        if b is not None:                     # z kept: z + b in place, then f into h
-            _act.bias_forward(_A.IDENTITY)(z, b, 0.0, 0.0, z)
-        h = np.empty_like(z)
-        _act.forward(act)(z.reshape(-1), float(p), float(q), h.reshape(-1))
-        return h, z
+            _LINEAR_FORWARD[act](_contiguous(x), w, _unused(w.dtype, 1) if b is None else b,
+                                 p, q, h)
+            return h
+        h = x @ w.T                           # BLAS; then bias and f in one pass, in place
+        if b is not None:
+            _BIAS_FORWARD[act](h, b, p, q, h)
+        elif act != _A.IDENTITY:
+            hf = h.reshape(-1)
+            _FORWARD[act](hf, p, q, hf)
+        return h
 
     @staticmethod
-    def linear_backward(grad, x, w, z, h, act, p, q, need_x, need_w, need_b, gw=None, gb=None):
+    def linear_backward(grad, x, w, s, act, p, q, need_x, need_w, need_b, gw=None, gb=None):
         """(∂L/∂x, ∂L/∂w, ∂L/∂b) of h = f(z), z = x wᵀ + b, each None when not needed.
 
-        With δ = grad ⊙ f′(z) (f′ from z or from h: z may be None when f′ reads only h):
-        ∂L/∂x = δ w,  ∂L/∂w = δᵀ x,  ∂L/∂b = Σ_rows δ. ``gw`` and ``gb``, when given,
-        are where to write ∂L/∂w and ∂L/∂b (an optimizer's gradient slots).
+        With δ = grad ⊙ f′(z), f′ read from s (z for the codes in READS_INPUT, h for
+        the others): ∂L/∂x = δ w,  ∂L/∂w = δᵀ x,  ∂L/∂b = Σ_rows δ. ``gw`` and ``gb``,
+        when given, are where to write ∂L/∂w and ∂L/∂b (an optimizer's gradient
+        slots). One kernel call for a small layer (dispatch.SMALL_LINEAR_BACKWARD).
         """
         n, k = x.shape
         m = w.shape[0]
         grad = _contiguous(grad)
-        if z is None:
-            z = h
-        if n * k * m <= SMALL_LINEAR_BACKWARD:
+        if n * k * m <= dispatch.SMALL_LINEAR_BACKWARD:
             gx = np.empty((n, k), x.dtype) if need_x else None
             if need_w and gw is None:
                 gw = np.empty((m, k), w.dtype)
             if need_b and gb is None:
                 gb = np.empty(m, w.dtype)
             dt = w.dtype
-            _dense.linear_backward(act)(
-                grad, _contiguous(x), w, z, h, float(p), float(q),
+            _LINEAR_BACKWARD[act](
+                grad, _contiguous(x), w, s, p, q,
                 _unused(dt, 2) if gx is None else gx, gw if need_w else _unused(dt, 2),
                 gb if need_b else _unused(dt, 1))
             return gx, gw if need_w else None, gb if need_b else None
-        delta = grad if act == _A.IDENTITY else CPUBackend.activation_backward(act, grad, z, h, p, q)
+        delta = grad if act == _A.IDENTITY else CPUBackend.activation_backward(act, grad, s, p, q)
         gx = delta @ w if need_x else None
         gw = np.matmul(delta.T, x, out=gw) if need_w else None
         gb = CPUBackend.column_sums(delta, out=gb) if need_b else None
@@ -378,17 +363,17 @@ class CPUBackend:
         """y = f(x) elementwise, f the activation with code ``act``."""
         xf = _flat(x)
         out = np.empty_like(xf)
-        _act.forward(act)(xf, float(p), float(q), out)
+        _FORWARD[act](xf, p, q, out)
         return out.reshape(x.shape)
 
     @staticmethod
-    def activation_backward(act, grad, x, y, p=0.0, q=0.0):
-        """grad ⊙ f′(x), given the input x and the output y = f(x) (x may be y when f′
-        reads only y)."""
-        gf, xf, yf = _flat(grad), _flat(x), _flat(y)
-        out = np.empty_like(yf)
-        _act.backward(act)(gf, xf, yf, float(p), float(q), out)
-        return out.reshape(y.shape)
+    def activation_backward(act, grad, s, p=0.0, q=0.0):
+        """grad ⊙ f′(x), f′ read from s: the input x for the codes in READS_INPUT, the
+        output y = f(x) for the others."""
+        gf, sf = _flat(grad), _flat(s)
+        out = np.empty_like(sf)
+        _BACKWARD[act](gf, sf, p, q, out)
+        return out.reshape(s.shape)
 
     @staticmethod
     def softmax(x, axis):
@@ -471,39 +456,39 @@ class CPUBackend:
 
     # ---- optimizers ------------------------------------------------------------------
     # Each updates a flat parameter buffer and its state in place, in one kernel call:
-    # the parallel variant from PARALLEL_MIN elements on. Scalars go in as Python
+    # the parallel variant from dispatch.PARALLEL_MIN elements on. Scalars go in as Python
     # float/bool/int, which keeps numba at one compiled version per dtype.
 
     @staticmethod
     def sgd_step(param, grad, buf, lr, momentum, dampening, nesterov, weight_decay, first_step):
-        kernel = K.sgd_step_parallel if param.size >= PARALLEL_MIN else K.sgd_step
+        kernel = K.sgd_step_parallel if param.size >= dispatch.PARALLEL_MIN else K.sgd_step
         kernel(param, grad, buf, float(lr), float(momentum), float(dampening), bool(nesterov),
                float(weight_decay), bool(first_step))
 
     @staticmethod
     def adagrad_step(param, grad, state_sum, lr, lr_decay, weight_decay, eps, step):
-        kernel = K.adagrad_step_parallel if param.size >= PARALLEL_MIN else K.adagrad_step
+        kernel = K.adagrad_step_parallel if param.size >= dispatch.PARALLEL_MIN else K.adagrad_step
         kernel(param, grad, state_sum, float(lr), float(lr_decay), float(weight_decay),
                float(eps), int(step))
 
     @staticmethod
     def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buf, lr, alpha, eps,
                      weight_decay, momentum, centered):
-        kernel = K.rmsprop_step_parallel if param.size >= PARALLEL_MIN else K.rmsprop_step
+        kernel = K.rmsprop_step_parallel if param.size >= dispatch.PARALLEL_MIN else K.rmsprop_step
         kernel(param, grad, square_avg, grad_avg, momentum_buf, float(lr), float(alpha),
                float(eps), float(weight_decay), float(momentum), bool(centered))
 
     @staticmethod
     def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
                   weight_decay, decoupled_weight_decay, amsgrad, step):
-        kernel = K.adam_step_parallel if param.size >= PARALLEL_MIN else K.adam_step
+        kernel = K.adam_step_parallel if param.size >= dispatch.PARALLEL_MIN else K.adam_step
         kernel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, float(lr), float(beta1),
                float(beta2), float(eps), float(weight_decay), bool(decoupled_weight_decay),
                bool(amsgrad), int(step))
 
     @staticmethod
     def adadelta_step(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay):
-        kernel = K.adadelta_step_parallel if param.size >= PARALLEL_MIN else K.adadelta_step
+        kernel = K.adadelta_step_parallel if param.size >= dispatch.PARALLEL_MIN else K.adadelta_step
         kernel(param, grad, square_avg, acc_delta, float(lr), float(rho), float(eps),
                float(weight_decay))
 

@@ -31,6 +31,14 @@ from kernels.cuda import reductions as R
 from kernels.cuda import activations as _act
 from kernels.cuda import matmul as D
 
+from .dispatch import KernelTable
+
+# The launchers built per activation code (kernels/activations.py), found by one lookup.
+_FORWARD = KernelTable(_act.forward)
+_BACKWARD = KernelTable(_act.backward)
+_LINEAR_FORWARD = KernelTable(D.linear_forward)
+_LINEAR_BACKWARD = KernelTable(D.linear_backward)
+
 _BOOL = np.dtype(np.bool_)
 _INT64 = np.dtype(np.int64)
 
@@ -548,19 +556,18 @@ class CUDABackend:
 
     # ---- the dense layer, fused with its activation ---------------------------------------
 
-    def linear(self, x, w, b, act, p=0.0, q=0.0, keep_z=False):
-        """(h, z): h = f(z), z = x wᵀ + b, one tiled product with the bias and f in its
-        epilogue; z (written by the same epilogue) only when ``keep_z``, else None."""
+    def linear(self, x, w, b, act, p=0.0, q=0.0):
+        """h = f(x wᵀ + b): one tiled product with the bias and f in its epilogue."""
         h = self.empty((x.shape[0], w.shape[0]), x.dtype)
-        z = self.empty(h.shape, x.dtype) if keep_z else self.empty((0, 0), x.dtype)
-        D.linear_forward(act)(x, w, self.empty(0, w.dtype) if b is None else b,
-                              float(p), float(q), z, h)
-        return h, z if keep_z else None
+        _LINEAR_FORWARD[act](x, w, self.empty(0, w.dtype) if b is None else b,
+                             p, q, h)
+        return h
 
-    def linear_backward(self, grad, x, w, z, h, act, p, q, need_x, need_w, need_b, gw=None,
+    def linear_backward(self, grad, x, w, s, act, p, q, need_x, need_w, need_b, gw=None,
                         gb=None):
         """(∂L/∂x, ∂L/∂w, ∂L/∂b) of h = f(z), z = x wᵀ + b, each None when not needed;
-        with δ = grad ⊙ f′(z): δ w, δᵀ x, Σ_rows δ (as CPUBackend.linear_backward)."""
+        with δ = grad ⊙ f′(z), f′ read from s (z or h): δ w, δᵀ x, Σ_rows δ (as
+        CPUBackend.linear_backward)."""
         n, k = x.shape
         m = w.shape[0]
         gx = self.empty((n, k), x.dtype) if need_x else None
@@ -569,9 +576,9 @@ class CUDABackend:
         if need_b and gb is None:
             gb = self.empty(m, w.dtype)
         unused2 = self.empty((0, 0), w.dtype)
-        D.linear_backward(act)(grad, x, w, h if z is None else z, h, float(p), float(q),
-                               unused2 if gx is None else gx, gw if need_w else unused2,
-                               gb if need_b else self.empty(0, w.dtype))
+        _LINEAR_BACKWARD[act](grad, x, w, s, p, q,
+                              unused2 if gx is None else gx, gw if need_w else unused2,
+                              gb if need_b else self.empty(0, w.dtype))
         return gx, gw if need_w else None, gb if need_b else None
 
     # ---- activations ----------------------------------------------------------------------
@@ -579,16 +586,14 @@ class CUDABackend:
     def activation(self, act, x, p=0.0, q=0.0):
         """y = f(x) elementwise, f the activation with code ``act``."""
         out = self.empty(x.shape, x.dtype)
-        _act.forward(act)(x.reshape(x.size), float(p), float(q), out.reshape(x.size))
+        _FORWARD[act](x.reshape(x.size), p, q, out.reshape(x.size))
         return out
 
-    def activation_backward(self, act, grad, x, y, p=0.0, q=0.0):
-        """grad ⊙ f′(x), given the input x and the output y = f(x) (x may be y when f′
-        reads only y)."""
-        out = self.empty(y.shape, y.dtype)
-        n = y.size
-        _act.backward(act)(grad.reshape(n), x.reshape(n), y.reshape(n), float(p), float(q),
-                           out.reshape(n))
+    def activation_backward(self, act, grad, s, p=0.0, q=0.0):
+        """grad ⊙ f′(x), f′ read from s (x or y = f(x), as CPUBackend.activation_backward)."""
+        out = self.empty(s.shape, s.dtype)
+        n = s.size
+        _BACKWARD[act](grad.reshape(n), s.reshape(n), p, q, out.reshape(n))
         return out
 
     def _along_rows(self, kernel, x, axis):

@@ -26,9 +26,11 @@ class Activation(RawFunction):
     """
 
     act = A.IDENTITY
+    reads_input = False  # act in A.READS_INPUT: what forward saves (set per subclass)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        cls.reads_input = cls.act in A.READS_INPUT
         if "Linear" not in cls.__dict__:
             cls.Linear = type("Linear" + cls.__name__, (LinearActivation,), {
                 "act": cls.act, "__module__": cls.__module__,
@@ -37,17 +39,17 @@ class Activation(RawFunction):
 
     @staticmethod
     def forward(ctx, x, p, q):
-        act = type(ctx).act
+        cls = type(ctx)
         x = _to_float(ctx.backend, x)
-        y = ctx.backend.activation(act, x, p, q)
-        ctx.save_for_backward(x if act in A.READS_INPUT else y)
+        y = ctx.backend.activation(cls.act, x, p, q)
+        ctx.save_for_backward(x if cls.reads_input else y)
         ctx.p, ctx.q = p, q
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        (s,) = ctx.saved_tensors  # x or y: the kernel reads the one f′ needs
-        return ctx.backend.activation_backward(type(ctx).act, grad, s, s, ctx.p, ctx.q), None, None
+        (s,) = ctx.saved_tensors  # x or y: the one f′ reads
+        return ctx.backend.activation_backward(type(ctx).act, grad, s, ctx.p, ctx.q), None, None
 
 
 class LinearActivation(RawFunction):
@@ -63,13 +65,22 @@ class LinearActivation(RawFunction):
     """
 
     act = A.IDENTITY
+    reads_input = False  # act in A.READS_INPUT: keep z for backward (set per subclass)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.reads_input = cls.act in A.READS_INPUT
 
     @staticmethod
     def forward(ctx, x, weight, bias, p, q):
-        act = type(ctx).act
-        keep_z = act in A.READS_INPUT
-        h, z = ctx.backend.linear(x, weight, bias, act, p, q, keep_z)
-        ctx.save_for_backward(x, weight, z if keep_z else h)
+        cls = type(ctx)
+        if cls.reads_input:  # keep z for f′: the layer, then f (two passes)
+            z = ctx.backend.linear(x, weight, bias, A.IDENTITY)
+            h = ctx.backend.activation(cls.act, z, p, q)
+            ctx.save_for_backward(x, weight, z)
+        else:                # f′ from h: the layer and f in one pass
+            h = ctx.backend.linear(x, weight, bias, cls.act, p, q)
+            ctx.save_for_backward(x, weight, h)
         ctx.p, ctx.q, ctx.has_bias = p, q, bias is not None
         return h
 
@@ -80,7 +91,7 @@ class LinearActivation(RawFunction):
         need_b = ctx.has_bias and needs[2]
         # ∂W and ∂b straight into the optimizer's gradient buffer when it has a slot
         gx, gw, gb = ctx.backend.linear_backward(
-            grad, x, weight, s, s, type(ctx).act, ctx.p, ctx.q, needs[0], needs[1], need_b,
+            grad, x, weight, s, type(ctx).act, ctx.p, ctx.q, needs[0], needs[1], need_b,
             ctx.grad_buffer(1) if needs[1] else None, ctx.grad_buffer(2) if need_b else None)
         return gx, gw, gb, None, None
 

@@ -9,7 +9,6 @@ and ``linear_forward(x, w, b, act, slope, out)``: these names, on either device.
 
 from types import SimpleNamespace
 
-import numpy as np
 
 from kernels import activations as A
 
@@ -27,26 +26,25 @@ def activation_kernels(module):
             ns.bias_leaky_relu_forward = (
                 lambda z, b, slope, out, c=code: module.bias_forward(c)(z, b, slope, 0.0, out))
             ns.leaky_relu_backward = (
-                lambda g, y, slope, out, c=code: module.backward(c)(g, y, y, slope, 0.0, out))
+                lambda g, y, slope, out, c=code: module.backward(c)(g, y, slope, 0.0, out))
         else:
             setattr(ns, f"{name}_forward",
                     lambda x, out, c=code: module.forward(c)(x, 0.0, 0.0, out))
             setattr(ns, f"bias_{name}_forward",
                     lambda z, b, out, c=code: module.bias_forward(c)(z, b, 0.0, 0.0, out))
             setattr(ns, f"{name}_backward",
-                    lambda g, y, out, c=code: module.backward(c)(g, y, y, 0.0, 0.0, out))
+                    lambda g, y, out, c=code: module.backward(c)(g, y, 0.0, 0.0, out))
     ns.bias_add = lambda z, b, out: module.bias_forward(A.IDENTITY)(z, b, 0.0, 0.0, out)
     return ns
 
 
-def dense_kernels(module, empty_2d=lambda dtype: np.empty((0, 0), dtype)):
+def dense_kernels(module):
     """``linear_forward(x, w, b, act, slope, out)`` and ``linear_backward(grad, x, w, y,
     act, slope, gx, gw, gb)`` over ``module`` (kernels.cpu.matmul or its CUDA twin),
-    for the activations whose derivative reads only the output y; ``empty_2d``
-    makes the (0, 0) array that says "do not keep z" on the module's device."""
+    for the activations whose derivative reads only the output y."""
     ns = SimpleNamespace(**{name.upper(): code for name, code in A.NAMES.items()})
     ns.linear_forward = lambda x, w, b, act, slope, out: module.linear_forward(act)(
-        x, w, b, slope, 0.0, empty_2d(out.dtype), out)
+        x, w, b, slope, 0.0, out)
     ns.linear_backward = lambda grad, x, w, y, act, slope, gx, gw, gb: module.linear_backward(
-        act)(grad, x, w, y, y, slope, 0.0, gx, gw, gb)
+        act)(grad, x, w, y, slope, 0.0, gx, gw, gb)
     return ns

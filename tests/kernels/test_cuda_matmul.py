@@ -23,7 +23,7 @@ from kernels.cuda import matmul as _gpu_matmul
 # device (they are built per activation: tests/kernels/by_name.py); the products
 # are called on the module itself.
 cpu = dense_kernels(_cpu_matmul)
-gpu = dense_kernels(_gpu_matmul, lambda dtype: cuda.device_array((0, 0), dtype))
+gpu = dense_kernels(_gpu_matmul)
 
 ACTS = [gpu.IDENTITY, gpu.RELU, gpu.LEAKY_RELU, gpu.SIGMOID, gpu.TANH]
 SLOPE = 0.1
