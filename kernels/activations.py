@@ -169,7 +169,8 @@ def gelu_tanh(x, p, q):
 
 @scalar
 def gelu_tanh_backward(g, x, y, p, q):
-    """f′(x) = ½ (1 + t) + ½ x (1 − t²) u′,  t = tanh(u),  u′ = √(2/π) (1 + 3 · 0.044715 x²)."""
+    """f′(x) = ½ (1 + t) + ½ x (1 − t²) u′,
+    t = tanh(u),  u′ = √(2/π) (1 + 3 · 0.044715 x²)."""
     x2 = x * x
     t = math.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x2 * x))
     du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * x2)

@@ -40,7 +40,8 @@ def package_stamp():
             if name.endswith(".py"):
                 path = os.path.join(root, name)
                 st = os.stat(path)
-                h.update(f"{os.path.relpath(path, PACKAGE)}:{st.st_mtime_ns}:{st.st_size};".encode())
+                rel = os.path.relpath(path, PACKAGE)
+                h.update(f"{rel}:{st.st_mtime_ns}:{st.st_size};".encode())
     return h.hexdigest()
 
 

@@ -30,6 +30,7 @@ The activations' math (f and the gradient through f) is not here but in
 """
 
 from . import activations, matmul
+from .activations import log_softmax_rows, softmax_rows
 from .losses import (
     bce_logits_backward,
     bce_logits_forward,
@@ -58,6 +59,8 @@ from .reductions import column_sums
 # Kernels for a given activation are built by activations.forward(act),
 # bias_forward(act), backward(act) and matmul.linear_forward(act), linear_backward(act).
 __all__ = [
+    "softmax_rows",
+    "log_softmax_rows",
     "column_sums",
     "softmax_xent_forward",
     "softmax_xent_backward",

@@ -27,6 +27,7 @@ array argument costs a kernel call time). An output may be an input
 """
 
 import functools
+import math
 
 from numba import njit
 
@@ -72,3 +73,58 @@ def backward(act):
             out[i] = activate_backward(act, grad[i], s[i], s[i], p, q)
 
     return activation_backward
+
+
+# ---------------------------------------------------------------- softmax
+# Along the last axis of a matrix: x, out (M, C), C ≥ 1. Not an elementwise
+# activation (each output depends on its whole row), so not built per code.
+# Max and sum in float64; stable at any logits (±1000 included); a row with a NaN,
+# +inf, or only −inf gives NaN.
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def row_softmax(z, i, probs):
+    """Write softmax(z_i) into probs[i] and return lse_i = log Σ_j exp(z_ij): the
+    softmax kernels below and the cross-entropy kernels of losses.py share it.
+
+    Subtracting the row max m makes every exponent ≤ 0: no overflow, and the
+    largest term is exp(0) = 1, so the log never sees 0. One exp per element:
+    e_ij = exp(z_ij − m) goes into probs and into the sum s (in float64), then
+    probs_ij = e_ij / s, and lse_i = m + log s.
+    """
+    m = -math.inf
+    for j in range(z.shape[1]):
+        if z[i, j] > m:
+            m = float(z[i, j])
+    s = 0.0
+    for j in range(z.shape[1]):
+        e = math.exp(z[i, j] - m)
+        probs[i, j] = e
+        s += e
+    for j in range(z.shape[1]):
+        probs[i, j] = probs[i, j] / s
+    return m + math.log(s)
+
+
+@njit(cache=True, error_model="numpy")
+def softmax_rows(x, out):
+    """out_ij = exp(x_ij − m_i) / Σ_k exp(x_ik − m_i),  m_i = max_k x_ik."""
+    for i in range(x.shape[0]):
+        row_softmax(x, i, out)
+
+
+@njit(cache=True, error_model="numpy")
+def log_softmax_rows(x, out):
+    """out_ij = x_ij − m_i − log Σ_k exp(x_ik − m_i),  m_i = max_k x_ik: log(softmax(x))
+    without forming softmax (which would underflow to 0 and give −inf)."""
+    for i in range(x.shape[0]):
+        m = -math.inf
+        for j in range(x.shape[1]):
+            if x[i, j] > m:
+                m = float(x[i, j])
+        s = 0.0
+        for j in range(x.shape[1]):
+            s += math.exp(x[i, j] - m)
+        shift = m + math.log(s)
+        for j in range(x.shape[1]):
+            out[i, j] = x[i, j] - shift

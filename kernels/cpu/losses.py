@@ -18,29 +18,7 @@ import math
 from numba import njit
 
 from ..activations import sigmoid
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _row_softmax(z, i, probs):
-    """Write softmax(z_i) into probs[i] and return lse_i = log Σ_j exp(z_ij).
-
-    Subtracting the row max m makes every exponent ≤ 0: no overflow, and the
-    largest term is exp(0) = 1, so the log never sees 0. One exp per element:
-    e_ij = exp(z_ij − m) goes into probs and into the sum s (in float64), then
-    probs_ij = e_ij / s, and lse_i = m + log s.
-    """
-    m = -math.inf
-    for j in range(z.shape[1]):
-        if z[i, j] > m:
-            m = float(z[i, j])
-    s = 0.0
-    for j in range(z.shape[1]):
-        e = math.exp(z[i, j] - m)
-        probs[i, j] = e
-        s += e
-    for j in range(z.shape[1]):
-        probs[i, j] = probs[i, j] / s
-    return m + math.log(s)
+from .activations import row_softmax
 
 
 # ------------------------------------------------ softmax cross-entropy
@@ -77,7 +55,7 @@ def softmax_xent_forward(z, target, scale, probs, losses, loss):
     """
     total = 0.0
     for i in range(z.shape[0]):
-        lse = _row_softmax(z, i, probs)
+        lse = row_softmax(z, i, probs)
         losses[i] = lse - z[i, target[i]]
         total += losses[i]
     loss[0] = scale * total
@@ -109,7 +87,7 @@ def softmax_xent_prob_forward(z, target, scale, probs, losses, loss):
     """
     total = 0.0
     for i in range(z.shape[0]):
-        lse = _row_softmax(z, i, probs)
+        lse = row_softmax(z, i, probs)
         row_loss = 0.0
         for j in range(z.shape[1]):
             row_loss += target[i, j] * (lse - z[i, j])

@@ -16,8 +16,8 @@ Beyond the twins:
 - ``reductions.py``: row sums, row max, row argmax and whole-array sums, for the
   Tensor reductions that NumPy does on the CPU.
 - ``elementwise.py``: arithmetic and comparisons with broadcasting, strided
-  gathers and scatters (transpose, slicing), row softmax, dropout masks: what
-  NumPy does for a Tensor on the CPU.
+  gathers and scatters (transpose, slicing), dropout masks: what NumPy does for a
+  Tensor on the CPU.
 
 Importing this package needs numba's CUDA support (the numba-cuda package) but no
 GPU: kernels compile the first time they are launched. With
@@ -41,6 +41,7 @@ if not SIMULATOR:  # (the simulator runs kernels as Python: nothing to compile o
         _register_jitable(_fn)
 
 from . import activations, elementwise, losses, matmul, optim, reductions  # noqa: E402
+from .activations import log_softmax_rows, softmax_rows  # noqa: E402
 from .losses import (
     bce_logits_backward,
     bce_logits_forward,
@@ -71,6 +72,8 @@ MODULES = (activations, elementwise, losses, matmul, optim, reductions)
 
 # The twins of kernels.cpu.__all__, in the same order.
 __all__ = [
+    "softmax_rows",
+    "log_softmax_rows",
     "column_sums",
     "softmax_xent_forward",
     "softmax_xent_backward",

@@ -25,11 +25,13 @@ traffic.
 """
 
 import functools
+import math
 
-from numba import cuda
+from numba import cuda, float64
 
 from ..activations import activate, activate_backward
-from .launch import launch_1d
+from .launch import ROW_THREADS, launch_1d, launch_rows
+from .reductions import block_max, block_sum
 
 
 @cuda.jit(cache=True)
@@ -84,3 +86,71 @@ def backward(act):
         launch_1d(_backward, grad.shape[0], grad, s, act, p, q, out)
 
     return activation_backward
+
+
+# ------------------------------------------------------------------ softmax
+#
+# One block per row. Its T threads read the row in strides of T (thread t takes
+# columns t, t + T, …: coalesced) and meet in shared memory for the row's max and
+# sum. T = threads_for(C): one warp for a 10-class row, up to 256 threads for rows
+# of thousands, where each thread then handles C / 256 elements. A warp per row
+# (the other usual choice) suits 10-class rows as well, but leaves a 4096-column
+# row to 32 threads. The grid is M blocks: a batch fills the GPU, a handful of
+# rows cannot (but then the whole softmax takes microseconds).
+#
+# Three passes over the row (max, sum, write) rather than the one-pass "online"
+# softmax: the row, at most tens of KB, is still in L1/L2 for passes two and
+# three, and the three passes are the formula as written. Max, sum and the
+# exponentials are in float64 (as on the CPU), rounded once on the store.
+
+@cuda.jit(cache=True)
+def _softmax_rows(x, log, out):
+    i = cuda.blockIdx.x
+    t = cuda.threadIdx.x
+    n_cols = x.shape[1]
+    buf = cuda.shared.array(ROW_THREADS, float64)
+
+    # m = max_j x_ij. Subtracting it makes every exponent ≤ 0 (no overflow) and
+    # the largest term exp(0) = 1 (so s ≥ 1 and log s is finite). NaNs are skipped
+    # here but reach the sum below, so a row with a NaN gives NaN throughout.
+    m = -math.inf
+    for j in range(t, n_cols, cuda.blockDim.x):
+        v = float(x[i, j])
+        if v > m:
+            m = v
+    buf[t] = m
+    m = block_max(buf, t)
+
+    # s = Σ_j exp(x_ij − m)
+    s = 0.0
+    for j in range(t, n_cols, cuda.blockDim.x):
+        s += math.exp(x[i, j] - m)
+    buf[t] = s
+    s = block_sum(buf, t)
+
+    if log:  # log softmax = x − m − log s
+        log_s = math.log(s)
+        for j in range(t, n_cols, cuda.blockDim.x):
+            out[i, j] = (x[i, j] - m) - log_s
+    else:  # softmax = exp(x − m) / s
+        for j in range(t, n_cols, cuda.blockDim.x):
+            out[i, j] = math.exp(x[i, j] - m) / s
+
+
+def softmax_rows(x, out):
+    """out_ij = exp(x_ij − m_i) / Σ_k exp(x_ik − m_i),  m_i = max_k x_ik.
+
+    Softmax along the last axis. x, out: (M, C), float32 or float64, C ≥ 1.
+    Stable at any logits (±1000 included); a row with a NaN, +inf, or only −inf
+    gives NaN.
+    """
+    launch_rows(_softmax_rows, x, x, False, out)
+
+
+def log_softmax_rows(x, out):
+    """out_ij = x_ij − m_i − log Σ_k exp(x_ik − m_i),  m_i = max_k x_ik.
+
+    log(softmax(x)) along the last axis without forming softmax (which would
+    underflow to 0 and give −inf). x, out: (M, C), float32 or float64, C ≥ 1.
+    """
+    launch_rows(_softmax_rows, x, x, True, out)

@@ -1,4 +1,4 @@
-"""Elementwise, indexing, softmax and dropout kernels: what the GPU backend runs for
+"""Elementwise, indexing and dropout kernels: what the GPU backend runs for
 every Tensor operation that has no fused kernel.
 
 These have no CPU twins: on the CPU, NumPy does this work. Each launcher here is
@@ -12,7 +12,6 @@ the GPU's stand-in for one NumPy expression, and its docstring names it:
     cast       x.astype(out.dtype)      gather / scatter   strided views and their inverse
     take_rows  x[index]                 index_add_rows     np.add.at(out, index, g)
     put_rows   out[index] = g
-    softmax_rows, log_softmax_rows      along the last axis of a matrix
     dropout_mask                        [u ≥ p] / (1 − p), u ~ U[0, 1)
 
 Arrays are numba device arrays, C-contiguous; outputs are passed in, allocated by
@@ -41,11 +40,10 @@ import math
 import numbers
 
 import numpy as np
-from numba import cuda, float64
+from numba import cuda
 from numba.cuda.random import xoroshiro128p_uniform_float64
 
-from .launch import grid_1d, threads_for
-from .reductions import block_max, block_sum
+from .launch import launch_1d
 
 # Broadcasting, gather and scatter handle up to this many axes. Shapes and strides
 # reach the kernels as tuples of exactly this length (padded on the left with
@@ -264,18 +262,18 @@ def _launch_pairwise(op, a, b, out, flat_kernel, scalar_kernel, broadcast_kernel
     if a_num and b_num:
         raise TypeError("at least one operand must be a device array")
     o = _flat(out)
-    blocks, threads = grid_1d(o.shape[0])
+    n = o.shape[0]
     if a_num or b_num:
         x, s = (b, a) if a_num else (a, b)
         if x.shape != out.shape:
             raise ValueError(f"out has shape {out.shape}, the array operand {x.shape}")
-        scalar_kernel[blocks, threads](op, _flat(x), _scalar_for(x.dtype, s), a_num, o)
+        launch_1d(scalar_kernel, n, op, _flat(x), _scalar_for(x.dtype, s), a_num, o)
     elif a.shape == b.shape == out.shape:
-        flat_kernel[blocks, threads](op, _flat(a), _flat(b), o)
+        launch_1d(flat_kernel, n, op, _flat(a), _flat(b), o)
     else:
         shape, a_strides, b_strides, ndim = _broadcast_plan(a.shape, b.shape, out.shape)
-        broadcast_kernel[blocks, threads](
-            op, _flat(a), _flat(b), shape, a_strides, b_strides, ndim, o)
+        launch_1d(broadcast_kernel, n, op, _flat(a), _flat(b), shape, a_strides, b_strides,
+                  ndim, o)
 
 
 def binary(op, a, b, out):
@@ -433,8 +431,8 @@ def where(cond, a, b, out):
     shape, c_st, a_st, b_st, ndim = _broadcast_plan(
         tuple(cond.shape), shapes[0], shapes[1], tuple(out.shape))
     o = _flat(out)
-    blocks, threads = grid_1d(o.shape[0])
-    _where[blocks, threads](_flat(cond), *args[:3], *args[3:], shape, c_st, a_st, b_st, ndim, o)
+    launch_1d(_where, o.shape[0],
+              _flat(cond), *args[:3], *args[3:], shape, c_st, a_st, b_st, ndim, o)
 
 
 # ------------------------------------------------------------------ unary
@@ -509,8 +507,7 @@ def unary(op, x, out):
     if out.size == 0:
         return
     o = _flat(out)
-    blocks, threads = grid_1d(o.shape[0])
-    _unary[blocks, threads](code, _flat(x), o)
+    launch_1d(_unary, o.shape[0], code, _flat(x), o)
 
 
 # ------------------------------------------------------------------ clamp, fill, cast
@@ -544,8 +541,7 @@ def clamp(x, lo, hi, out):
             dtype = np.result_type(dtype, bound)
     lo_v = dtype.type(0 if lo is None else lo)
     hi_v = dtype.type(0 if hi is None else hi)
-    blocks, threads = grid_1d(o.shape[0])
-    _clamp[blocks, threads](_flat(x), lo_v, hi_v, lo is not None, hi is not None, o)
+    launch_1d(_clamp, o.shape[0], _flat(x), lo_v, hi_v, lo is not None, hi is not None, o)
 
 
 @cuda.jit(cache=True)
@@ -561,8 +557,7 @@ def fill(out, value):
     if out.size == 0:
         return
     o = _flat(out)
-    blocks, threads = grid_1d(o.shape[0])
-    _fill[blocks, threads](o, out.dtype.type(value))
+    launch_1d(_fill, o.shape[0], o, out.dtype.type(value))
 
 
 @cuda.jit(cache=True)
@@ -578,8 +573,7 @@ def cast(x, out):
     if out.size == 0:
         return
     o = _flat(out)
-    blocks, threads = grid_1d(o.shape[0])
-    _cast[blocks, threads](_flat(x), o)
+    launch_1d(_cast, o.shape[0], _flat(x), o)
 
 
 # ------------------------------------------------------------------ gather, scatter
@@ -612,8 +606,7 @@ def gather(x, offset, strides, out):
         return
     shape, st, ndim = _strided_plan(tuple(out.shape), tuple(strides))
     o = _flat(out)
-    blocks, threads = grid_1d(o.shape[0])
-    _gather[blocks, threads](_flat(x), offset, shape, st, ndim, o)
+    launch_1d(_gather, o.shape[0], _flat(x), offset, shape, st, ndim, o)
 
 
 @cuda.jit(cache=True)
@@ -635,8 +628,7 @@ def scatter(g, offset, strides, out):
         return
     shape, st, ndim = _strided_plan(tuple(g.shape), tuple(strides))
     gf = _flat(g)
-    blocks, threads = grid_1d(gf.shape[0])
-    _scatter[blocks, threads](gf, offset, shape, st, ndim, _flat(out))
+    launch_1d(_scatter, gf.shape[0], gf, offset, shape, st, ndim, _flat(out))
 
 
 # ------------------------------------------------------------------ rows by index
@@ -665,8 +657,7 @@ def take_rows(x, index, out):
     """
     if out.size == 0:
         return
-    blocks, threads = grid_1d(out.size)
-    _take_rows[blocks, threads](x, index, out)
+    launch_1d(_take_rows, out.size, x, index, out)
 
 
 @cuda.jit(cache=True)
@@ -689,8 +680,7 @@ def put_rows(g, index, out):
     out: (R, C), written in place (the store converts to out's dtype)."""
     if g.size == 0:
         return
-    blocks, threads = grid_1d(g.size)
-    _put_rows[blocks, threads](g, index, out)
+    launch_1d(_put_rows, g.size, g, index, out)
 
 
 @cuda.jit(cache=True)
@@ -717,84 +707,7 @@ def index_add_rows(g, index, out):
     """
     if g.size == 0:
         return
-    blocks, threads = grid_1d(g.size)
-    _index_add_rows[blocks, threads](g, index, out)
-
-
-# ------------------------------------------------------------------ softmax
-#
-# One block per row. Its T threads read the row in strides of T (thread t takes
-# columns t, t + T, …: coalesced) and meet in shared memory for the row's max and
-# sum. T = threads_for(C): one warp for a 10-class row, up to 256 threads for rows
-# of thousands, where each thread then handles C / 256 elements. A warp per row
-# (the other usual choice) suits 10-class rows as well, but leaves a 4096-column
-# row to 32 threads. The grid is M blocks: a batch fills the GPU, a handful of
-# rows cannot (but then the whole softmax takes microseconds).
-#
-# Three passes over the row (max, sum, write) rather than the one-pass "online"
-# softmax: the row, at most tens of KB, is still in L1/L2 for passes two and
-# three, and the three passes are the formula as written. Max, sum and the
-# exponentials are in float64 (as the CPU loss kernels' logsumexp), rounded once
-# on the store.
-
-_ROW_BLOCK = 256  # most threads per row, the size of the shared arrays
-
-
-@cuda.jit(cache=True)
-def _softmax_rows(x, log, out):
-    i = cuda.blockIdx.x
-    t = cuda.threadIdx.x
-    n_cols = x.shape[1]
-    buf = cuda.shared.array(_ROW_BLOCK, float64)
-
-    # m = max_j x_ij. Subtracting it makes every exponent ≤ 0 (no overflow) and
-    # the largest term exp(0) = 1 (so s ≥ 1 and log s is finite). NaNs are skipped
-    # here but reach the sum below, so a row with a NaN gives NaN throughout.
-    m = -math.inf
-    for j in range(t, n_cols, cuda.blockDim.x):
-        v = float(x[i, j])
-        if v > m:
-            m = v
-    buf[t] = m
-    m = block_max(buf, t)
-
-    # s = Σ_j exp(x_ij − m)
-    s = 0.0
-    for j in range(t, n_cols, cuda.blockDim.x):
-        s += math.exp(x[i, j] - m)
-    buf[t] = s
-    s = block_sum(buf, t)
-
-    if log:  # log softmax = x − m − log s
-        log_s = math.log(s)
-        for j in range(t, n_cols, cuda.blockDim.x):
-            out[i, j] = (x[i, j] - m) - log_s
-    else:  # softmax = exp(x − m) / s
-        for j in range(t, n_cols, cuda.blockDim.x):
-            out[i, j] = math.exp(x[i, j] - m) / s
-
-
-def softmax_rows(x, out):
-    """out_ij = exp(x_ij − m_i) / Σ_k exp(x_ik − m_i),  m_i = max_k x_ik.
-
-    Softmax along the last axis. x, out: (M, C), float32 or float64, C ≥ 1.
-    Stable at any logits (±1000 included); a row with a NaN, +inf, or only −inf
-    gives NaN.
-    """
-    if out.size == 0:
-        return
-    _softmax_rows[x.shape[0], threads_for(x.shape[1], _ROW_BLOCK)](x, False, out)
-
-
-def log_softmax_rows(x, out):
-    """out_ij = x_ij − m_i − log Σ_k exp(x_ik − m_i),  m_i = max_k x_ik.
-
-    log(softmax(x)) along the last axis without forming softmax (which would
-    underflow to 0 and give −inf). x, out: (M, C), float32 or float64, C ≥ 1.
-    """
-    if out.size == 0:
-        return
-    _softmax_rows[x.shape[0], threads_for(x.shape[1], _ROW_BLOCK)](x, True, out)
+    launch_1d(_index_add_rows, g.size, g, index, out)
 
 
 # ------------------------------------------------------------------ dropout
@@ -834,5 +747,4 @@ def dropout_mask(states, p, out):
     o = _flat(out)
     walkers = min(o.shape[0], states.shape[0])
     scale = 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
-    blocks, threads = grid_1d(walkers)
-    _dropout_mask[blocks, threads](states, float(p), out.dtype.type(scale), walkers, o)
+    launch_1d(_dropout_mask, walkers, states, float(p), out.dtype.type(scale), walkers, o)

@@ -6,6 +6,12 @@ arrays, which numba would copy to the GPU and back on every call), picks a grid
 for their sizes and launches one or more ``@cuda.jit`` kernels, written just above
 it. The launch is asynchronous: the launcher returns before the GPU has finished,
 and results stay on the device until someone copies them back.
+
+Launches are written one of three ways: ``launch_1d`` (one thread per element, the
+common case), ``launch_rows`` (one block per row, its threads meeting in shared
+memory: softmax, cross-entropy), or, for kernels that tile a matrix (the products
+of matmul.py, the column sums of reductions.py and matmul.py's δ pass), a grid
+spelled out beside the kernel, where the tile sizes are explained.
 """
 
 from numba import config
@@ -42,3 +48,17 @@ def launch_1d(kernel, n, *args):
         return
     blocks, threads = grid_1d(n)
     kernel[blocks, threads](*args)
+
+
+# The most threads a row kernel's block may have: the size of the shared arrays
+# that its threads meet in (a compile-time constant, as shared arrays need).
+ROW_THREADS = 256
+
+
+def launch_rows(kernel, rows, *args):
+    """kernel[grid](*args) with one block per row of ``rows`` (an (M, C) array), of
+    threads_for(C) threads (at most ROW_THREADS) that stride along the row; nothing
+    for M = 0."""
+    if rows.shape[0] == 0:
+        return
+    kernel[rows.shape[0], threads_for(rows.shape[1], ROW_THREADS)](*args)

@@ -24,13 +24,10 @@ import math
 
 from numba import cuda, float64, int64
 
-from .launch import grid_1d, threads_for
+from .launch import ROW_THREADS, launch_1d, launch_rows, threads_for
 from ..activations import sigmoid
 from .reductions import block_max, block_sum, sum_all
 
-# Size of the shared arrays of the one-block-per-row kernels, and so the most
-# threads such a block may have. A compile-time constant, as shared arrays need.
-_BLOCK = 256
 
 
 @cuda.jit(device=True, inline="always")
@@ -63,10 +60,6 @@ def _row_logsumexp(z, i, t, buf):
 # C = 10, 22 of the warp's 32 lanes idle: packing several rows into a block would
 # use them, at the cost of a second index in every loop; a batch of a few hundred
 # rows of 10 is a few microseconds either way, so the simple layout stays.
-def _row_grid(z):
-    return z.shape[0], threads_for(z.shape[1], _BLOCK)
-
-
 # ------------------------------------------------ softmax cross-entropy
 
 
@@ -82,7 +75,7 @@ def _first_invalid_class(target, num_classes, out):
         if target[i] < 0 or target[i] >= num_classes:
             first = i
             break
-    buf = cuda.shared.array(_BLOCK, int64)
+    buf = cuda.shared.array(ROW_THREADS, int64)
     buf[t] = first
     s = cuda.blockDim.x // 2
     while s > 0:
@@ -103,14 +96,14 @@ def first_invalid_class(target, num_classes, out):
     thousand at most, which one block checks in a handful of strided passes)
     and a shared-memory minimum: one launch, no atomics, no initialisation.
     """
-    _first_invalid_class[1, threads_for(target.shape[0], _BLOCK)](target, num_classes, out)
+    _first_invalid_class[1, threads_for(target.shape[0], ROW_THREADS)](target, num_classes, out)
 
 
 @cuda.jit(cache=True)
 def _softmax_xent_forward(z, target, probs, losses):
     i = cuda.blockIdx.x
     t = cuda.threadIdx.x
-    buf = cuda.shared.array(_BLOCK, float64)
+    buf = cuda.shared.array(ROW_THREADS, float64)
     lse = _row_logsumexp(z, i, t, buf)
     c = z.shape[1]
     if t == 0:
@@ -136,9 +129,7 @@ def softmax_xent_forward(z, target, scale, probs, losses, loss):
     GPU only: a target outside [0, C) is not read through; its row gets
     losses_i = NaN (so loss[0] is NaN), and its probs are still the softmax.
     """
-    if z.shape[0] > 0:
-        blocks, threads = _row_grid(z)
-        _softmax_xent_forward[blocks, threads](z, target, probs, losses)
+    launch_rows(_softmax_xent_forward, z, z, target, probs, losses)
     sum_all(losses, scale, loss)
 
 
@@ -169,15 +160,14 @@ def softmax_xent_backward(probs, target, scale, out):
     n = probs.shape[0] * probs.shape[1]
     if n == 0:
         return
-    blocks, threads = grid_1d(n)
-    _softmax_xent_backward[blocks, threads](probs, target, scale, out)
+    launch_1d(_softmax_xent_backward, n, probs, target, scale, out)
 
 
 @cuda.jit(cache=True)
 def _softmax_xent_prob_forward(z, target, probs, losses):
     i = cuda.blockIdx.x
     t = cuda.threadIdx.x
-    buf = cuda.shared.array(_BLOCK, float64)
+    buf = cuda.shared.array(ROW_THREADS, float64)
     lse = _row_logsumexp(z, i, t, buf)
     row_loss = 0.0
     for j in range(t, z.shape[1], cuda.blockDim.x):
@@ -198,9 +188,7 @@ def softmax_xent_prob_forward(z, target, scale, probs, losses, loss):
 
     z, target, probs: (N, C); losses: (N,); loss: (1,).
     """
-    if z.shape[0] > 0:
-        blocks, threads = _row_grid(z)
-        _softmax_xent_prob_forward[blocks, threads](z, target, probs, losses)
+    launch_rows(_softmax_xent_prob_forward, z, z, target, probs, losses)
     sum_all(losses, scale, loss)
 
 
@@ -214,7 +202,7 @@ def _softmax_xent_prob_backward(probs, target, scale, out):
     t_sum = 0.0
     for k in range(t, target.shape[1], step):
         t_sum += target[i, k]
-    buf = cuda.shared.array(_BLOCK, float64)
+    buf = cuda.shared.array(ROW_THREADS, float64)
     buf[t] = t_sum
     t_sum = block_sum(buf, t)
     for j in range(t, probs.shape[1], step):
@@ -229,10 +217,7 @@ def softmax_xent_prob_backward(probs, target, scale, out):
     which is scale · (softmax(z) − t) when each row of t sums to 1.
     probs, target, out: (N, C); scale: float.  out may be probs.
     """
-    if probs.shape[0] == 0:
-        return
-    blocks, threads = _row_grid(probs)
-    _softmax_xent_prob_backward[blocks, threads](probs, target, scale, out)
+    launch_rows(_softmax_xent_prob_backward, probs, probs, target, scale, out)
 
 
 # ------------------------------------------- binary cross-entropy on logits
@@ -256,8 +241,7 @@ def bce_logits_forward(z, y, scale, losses, loss):
     """
     n = z.shape[0]
     if n > 0:
-        blocks, threads = grid_1d(n)
-        _bce_logits_forward[blocks, threads](z, y, losses)
+        launch_1d(_bce_logits_forward, n, z, y, losses)
     sum_all(losses, scale, loss)
 
 
@@ -276,8 +260,7 @@ def bce_logits_backward(z, y, scale, out):
     n = z.shape[0]
     if n == 0:
         return
-    blocks, threads = grid_1d(n)
-    _bce_logits_backward[blocks, threads](z, y, scale, out)
+    launch_1d(_bce_logits_backward, n, z, y, scale, out)
 
 
 # ------------------------------------------------------ mean squared error
@@ -298,8 +281,7 @@ def mse_forward(pred, target, scale, losses, loss):
     """
     n = pred.shape[0]
     if n > 0:
-        blocks, threads = grid_1d(n)
-        _mse_forward[blocks, threads](pred, target, losses)
+        launch_1d(_mse_forward, n, pred, target, losses)
     sum_all(losses, scale, loss)
 
 
@@ -318,5 +300,4 @@ def mse_backward(pred, target, scale, out):
     n = pred.shape[0]
     if n == 0:
         return
-    blocks, threads = grid_1d(n)
-    _mse_backward[blocks, threads](pred, target, scale, out)
+    launch_1d(_mse_backward, n, pred, target, scale, out)

@@ -23,13 +23,7 @@ import math
 
 from numba import cuda
 
-from .launch import grid_1d
-
-
-def _grid(param):
-    """(blocks, threads) for one thread per element of param; None if empty."""
-    n = param.shape[0]
-    return grid_1d(n) if n > 0 else None
+from .launch import launch_1d
 
 
 @cuda.jit(cache=True)
@@ -72,13 +66,10 @@ def sgd_step(param, grad, momentum_buf, lr, momentum, dampening, nesterov,
     have length 0 when momentum == 0, in which case it is not touched.
     lr, momentum, dampening, weight_decay: float; nesterov, first_step: bool.
     """
-    grid = _grid(param)
-    if grid is None:
-        return
     cast = param.dtype.type
-    _sgd_step[grid](param, grad, momentum_buf, cast(lr), cast(momentum),
-                    cast(1.0 - dampening), bool(nesterov), cast(weight_decay),
-                    bool(first_step))
+    launch_1d(_sgd_step, param.shape[0],
+              param, grad, momentum_buf, cast(lr), cast(momentum), cast(1.0 - dampening),
+              bool(nesterov), cast(weight_decay), bool(first_step))
 
 
 @cuda.jit(cache=True)
@@ -106,12 +97,10 @@ def adagrad_step(param, grad, state_sum, lr, lr_decay, weight_decay, eps, step):
 
     param, grad, state_sum: (n,); state_sum starts at initial_accumulator_value.
     """
-    grid = _grid(param)
-    if grid is None:
-        return
     cast = param.dtype.type
     clr = cast(lr / (1.0 + (step - 1) * lr_decay))  # η_t in float64, then rounded
-    _adagrad_step[grid](param, grad, state_sum, clr, cast(weight_decay), cast(eps))
+    launch_1d(_adagrad_step, param.shape[0],
+              param, grad, state_sum, clr, cast(weight_decay), cast(eps))
 
 
 @cuda.jit(cache=True)
@@ -157,13 +146,10 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buf, lr, alpha, eps
     param, grad, square_avg: (n,); grad_avg: (n,) if centered else (0,);
     momentum_buf: (n,) if momentum > 0 else (0,).
     """
-    grid = _grid(param)
-    if grid is None:
-        return
     cast = param.dtype.type
-    _rmsprop_step[grid](param, grad, square_avg, grad_avg, momentum_buf, cast(lr),
-                        cast(alpha), cast(1.0 - alpha), cast(eps), cast(weight_decay),
-                        cast(momentum), bool(centered))
+    launch_1d(_rmsprop_step, param.shape[0],
+              param, grad, square_avg, grad_avg, momentum_buf, cast(lr), cast(alpha),
+              cast(1.0 - alpha), cast(eps), cast(weight_decay), cast(momentum), bool(centered))
 
 
 @cuda.jit(cache=True)
@@ -206,9 +192,6 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2
     param, grad, exp_avg, exp_avg_sq: (n,); max_exp_avg_sq: (n,) if amsgrad
     else (0,). decoupled_weight_decay: True for AdamW.
     """
-    grid = _grid(param)
-    if grid is None:
-        return
     cast = param.dtype.type
     # The step's constants in float64, then rounded, as the CPU twin does; 1 − β
     # too: in float32, 1 − float32(0.999) is 1.3e-5 off.
@@ -216,10 +199,11 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2
     inv_bias_correction2_sqrt = cast(1.0 / math.sqrt(1.0 - beta2 ** step))
     decay = cast(1.0 - lr * weight_decay) if decoupled_weight_decay else cast(1.0)
     l2 = cast(0.0) if decoupled_weight_decay else cast(weight_decay)
-    _adam_step[grid](param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size,
-                     inv_bias_correction2_sqrt, decay, l2, cast(beta1),
-                     cast(1.0 - beta1), cast(beta2), cast(1.0 - beta2), cast(eps),
-                     bool(amsgrad))
+    launch_1d(_adam_step, param.shape[0],
+              param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size,
+              inv_bias_correction2_sqrt, decay, l2, cast(beta1),
+              cast(1.0 - beta1), cast(beta2), cast(1.0 - beta2), cast(eps),
+              bool(amsgrad))
 
 
 @cuda.jit(cache=True)
@@ -251,12 +235,10 @@ def adadelta_step(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay
 
     param, grad, square_avg, acc_delta: (n,).
     """
-    grid = _grid(param)
-    if grid is None:
-        return
     cast = param.dtype.type
-    _adadelta_step[grid](param, grad, square_avg, acc_delta, cast(lr), cast(rho),
-                         cast(1.0 - rho), cast(eps), cast(weight_decay))
+    launch_1d(_adadelta_step, param.shape[0],
+              param, grad, square_avg, acc_delta, cast(lr), cast(rho), cast(1.0 - rho),
+              cast(eps), cast(weight_decay))
 
 
 # On the GPU every kernel is parallel: the _parallel names are the same launchers.

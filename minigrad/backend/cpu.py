@@ -376,15 +376,24 @@ class CPUBackend:
         return out.reshape(s.shape)
 
     @staticmethod
+    def _along_rows(kernel, x, axis):
+        """Apply a row kernel (softmax_rows, log_softmax_rows) along ``axis``: the
+        axis moved last, the rows made contiguous, and moved back."""
+        moved = np.ascontiguousarray(np.moveaxis(x, axis, -1))
+        rows = moved.reshape(-1, moved.shape[-1]) if moved.ndim != 2 else moved
+        out = np.empty_like(rows)
+        if out.size:
+            kernel(rows, out)
+        out = out.reshape(moved.shape)
+        return out if axis in (-1, x.ndim - 1) else np.ascontiguousarray(np.moveaxis(out, -1, axis))
+
+    @staticmethod
     def softmax(x, axis):
-        shifted = x - x.max(axis=axis, keepdims=True)
-        e = np.exp(shifted)
-        return e / e.sum(axis=axis, keepdims=True)
+        return CPUBackend._along_rows(K.softmax_rows, x, axis)
 
     @staticmethod
     def log_softmax(x, axis):
-        shifted = x - x.max(axis=axis, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        return CPUBackend._along_rows(K.log_softmax_rows, x, axis)
 
     # ---- losses -------------------------------------------------------------------
 

@@ -616,10 +616,10 @@ class CUDABackend:
         return out
 
     def softmax(self, x, axis):
-        return self._along_rows(E.softmax_rows, x, axis)
+        return self._along_rows(K.softmax_rows, x, axis)
 
     def log_softmax(self, x, axis):
-        return self._along_rows(E.log_softmax_rows, x, axis)
+        return self._along_rows(K.log_softmax_rows, x, axis)
 
     # ---- losses ---------------------------------------------------------------------------
     # The backward kernels take the reduction's factor as a Python float; the upstream

@@ -15,6 +15,7 @@ import pytest
 from numba import cuda
 from numba.cuda.random import create_xoroshiro128p_states, xoroshiro128p_dtype
 
+from kernels.cuda.activations import log_softmax_rows, softmax_rows
 from kernels.cuda.elementwise import (
     MAX_DIMS,
     binary,
@@ -25,10 +26,8 @@ from kernels.cuda.elementwise import (
     fill,
     gather,
     index_add_rows,
-    log_softmax_rows,
     put_rows,
     scatter,
-    softmax_rows,
     take_rows,
     unary,
     where,
