@@ -20,10 +20,10 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402  (puts the checkout on sys.path)
 
-from kernels import cpu as K  # noqa: E402
-from kernels.activations import SIGMOID  # noqa: E402
-from kernels.cpu import activations as act  # noqa: E402
-from kernels.cpu import matmul as dense  # noqa: E402
+from minigrad.kernels import cpu as K  # noqa: E402
+from minigrad.kernels.activations import SIGMOID  # noqa: E402
+from minigrad.kernels.cpu import activations as act  # noqa: E402
+from minigrad.kernels.cpu import matmul as dense  # noqa: E402
 from minigrad.backend.dispatch import SMALL_LINEAR, SMALL_LINEAR_BACKWARD  # noqa: E402
 
 SIZES = [(4, 2, 8), (4, 8, 1), (8, 8, 8), (16, 16, 16), (32, 16, 16), (32, 32, 32), (64, 32, 32)]

@@ -79,7 +79,7 @@ def mm_shapes(smoke):
 
 def bench_mm(torch, args):
     from numba import cuda
-    from kernels.cuda import matmul as D
+    from minigrad.kernels.cuda import matmul as D
 
     rows = []
     rng = np.random.default_rng(0)

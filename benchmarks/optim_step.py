@@ -46,7 +46,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402  (also puts the repository root on sys.path)
 
 import minigrad as mg  # noqa: E402
-from kernels import cpu as K  # noqa: E402
+from minigrad.kernels import cpu as K  # noqa: E402
 from minigrad.backend.dispatch import PARALLEL_MIN  # noqa: E402
 
 TORCH_THREADS = 2

@@ -43,7 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402  (puts the checkout on sys.path)
 import workloads as W  # noqa: E402
 
-from kernels import cpu as K  # noqa: E402
+from minigrad.kernels import cpu as K  # noqa: E402
 
 # The optimizer kernel each workload's optimizer runs (and its ``_parallel`` twin, which
 # the backend runs on large buckets), and which of its arguments are arrays of the
@@ -117,7 +117,7 @@ def timed_kernels(totals):
     that puts the kernels back. Run what is to be timed once before: a kernel
     compiled (or built for an activation) while others are wrapped would not be
     the one a user runs."""
-    from kernels.activations import NAMES
+    from minigrad.kernels.activations import NAMES
     act_names = {code: name for name, code in NAMES.items()}
     undo = []
     for table, names in kernel_tables():

@@ -7,17 +7,19 @@ Each activation is two plain Python functions on numbers:
 
 ``p`` and ``q`` are the activation's parameters (leaky_relu's slope, ELU's alpha,
 Softplus's beta and threshold; 0 where unused): every activation takes both, so
-every kernel can call any of them the same way. A backward may read x, y or both;
+every kernel can call any of them the same way. A backward reads x or y:
 ``READS_INPUT`` lists those that read x, so that a Function knows to save it (the
 others need only the output, the cheaper thing to keep: relu′ = [y > 0],
-σ′ = y(1 − y), tanh′ = 1 − y²).
+σ′ = y(1 − y), tanh′ = 1 − y²). The kernels pass the one array that was kept as
+both x and y (an activation whose derivative needs both would need a kernel
+argument more).
 
 They are ordinary functions: ``sigmoid(0.5, 0, 0)`` runs in the interpreter, and the
 tests check them there against the formulas. ``@scalar`` also makes them callable
 from compiled code, where numba inlines them: ``kernels.cpu`` builds its loops
 around them (``kernels/cpu/activations.py``, the small dense layers of
 ``kernels/cpu/matmul.py``) and so does ``kernels.cuda`` (registered for the GPU in
-``kernels/cuda/activations.py``). An activation is named in a kernel by its code,
+``kernels/cuda/__init__.py``). An activation is named in a kernel by its code,
 ``RELU``, ``SIGMOID``, …; ``activate`` and ``activate_backward`` turn a code into
 the call. On the CPU each kernel is compiled once per code, so the chain of ``if``
 folds away and the loop vectorises; on the GPU the code is a kernel argument,

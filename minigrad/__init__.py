@@ -9,8 +9,38 @@ Its names and semantics are PyTorch's, so a PyTorch program for an MLP runs with
 ``import minigrad as torch`` (README.md, "PyTorch compatibility").
 """
 
+
+
+def _find_kernels():
+    """Make ``minigrad.kernels`` importable. pip installs the source tree's top-level
+    ``kernels/`` folder as the subpackage ``minigrad/kernels`` (pyproject.toml's
+    package-dir); run from a source tree (an editable install, or its root on
+    PYTHONPATH) there is no such subpackage, and the ``kernels/`` folder beside this
+    package is loaded under that name."""
+    import importlib.util
+    import os
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    if os.path.isdir(os.path.join(here, "kernels")):
+        return  # installed: an ordinary subpackage
+    name = __name__ + ".kernels"
+    folder = os.path.join(os.path.dirname(here), "kernels")
+    init = os.path.join(folder, "__init__.py")
+    if not os.path.isfile(init):
+        raise ImportError(f"minigrad: no kernels package, neither installed in {here} "
+                          f"nor beside it at {folder}")
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[folder])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    globals()["kernels"] = module  # as the import system would: minigrad.kernels
+
+
+_find_kernels()
+
 # tensor first: it imports the Functions, which import autograd, which needs Tensor.
-from .tensor import (
+from .tensor import (  # noqa: E402
     MinMax, Tensor, arange, as_tensor, bool_, device, empty, empty_like, eye, float32, float64,
     from_numpy, full, full_like, get_default_device, get_default_dtype, int32, int64,
     is_tensor, linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,

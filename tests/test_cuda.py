@@ -333,7 +333,7 @@ class TransferCounter:
 
     def __init__(self, monkeypatch):
         from numba import cuda
-        import kernels.cuda as K
+        import minigrad.kernels.cuda as K
 
         self.count = 0
         array_type = get_backend("cuda").array_type

@@ -17,7 +17,7 @@ dicts and argument checking.
 import numpy as np
 import pytest
 
-import kernels.cpu
+from minigrad import kernels
 import minigrad as mg
 from minigrad import nn, optim
 from optim_rules import (adadelta_reference, adagrad_reference, adam_reference,

@@ -30,12 +30,13 @@ from .. import cache as _cache
 from .launch import SIMULATOR
 
 if not SIMULATOR:  # (the simulator runs kernels as Python: nothing to compile or cache)
+    # numba-cuda (the package; numba's own numba.cuda has neither) keeps its own cache
+    # classes and its own registry of functions that compiled code may call: the
+    # package-wide cache stamp (kernels/cache.py) and the shared activation math
+    # (kernels/activations.py) are installed in both.
     from numba.cuda.core import caching as _caching
     from numba.cuda.extending import register_jitable as _register_jitable
 
-    # numba-cuda keeps its own cache classes and its own registry of functions that
-    # compiled code may call: the package-wide cache stamp (kernels/cache.py) and the
-    # shared activation math (kernels/activations.py) are installed in both.
     _cache.install(_caching.CacheImpl)
     for _fn in _math.SCALARS:
         _register_jitable(_fn)

@@ -9,10 +9,10 @@ inputs C-contiguous first: kernels may assume it (DESIGN.md, principle 8).
 
 import numpy as np
 
-from kernels import activations as _A
-from kernels import cpu as K
-from kernels.cpu import activations as _act
-from kernels.cpu import matmul as _dense
+from ..kernels import activations as _A
+from ..kernels import cpu as K
+from ..kernels.cpu import activations as _act
+from ..kernels.cpu import matmul as _dense
 
 from . import dispatch
 from .dispatch import KernelTable

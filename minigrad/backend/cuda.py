@@ -24,12 +24,12 @@ import math
 import numpy as np
 from numba import cuda
 
-from kernels import cuda as K
-from kernels.cuda.launch import SIMULATOR
-from kernels.cuda import elementwise as E
-from kernels.cuda import reductions as R
-from kernels.cuda import activations as _act
-from kernels.cuda import matmul as D
+from ..kernels import cuda as K
+from ..kernels.cuda.launch import SIMULATOR
+from ..kernels.cuda import elementwise as E
+from ..kernels.cuda import reductions as R
+from ..kernels.cuda import activations as _act
+from ..kernels.cuda import matmul as D
 
 from .dispatch import KernelTable
 

@@ -9,7 +9,7 @@ y (relu′ = [y > 0], σ′ = y(1 − y), tanh′ = 1 − y²), the input x othe
 SiLU, Softplus, ELU).
 """
 
-from kernels import activations as A
+from ..kernels import activations as A
 
 from ..autograd import RawFunction
 from .arithmetic import _to_float

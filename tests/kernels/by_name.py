@@ -10,7 +10,7 @@ and ``linear_forward(x, w, b, act, slope, out)``: these names, on either device.
 from types import SimpleNamespace
 
 
-from kernels import activations as A
+from minigrad.kernels import activations as A
 
 ORIGINAL = ("relu", "leaky_relu", "sigmoid", "tanh")
 

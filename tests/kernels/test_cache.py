@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 
-import kernels
+from minigrad import kernels
 
 # ReLU forward from a copy of the package: its output, then the kernel's cache hits
 # and misses in this process.
@@ -51,6 +51,6 @@ def test_functions_outside_the_package_keep_numbas_own_locators():
     from numba.core import caching
 
     impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl
-    ours = [c for c in impl._locator_classes if c.__module__ == "kernels.cache"]
+    ours = [c for c in impl._locator_classes if c.__module__ == "minigrad.kernels.cache"]
     assert len(ours) == 3
     assert ours[0].from_function(run, __file__) is None

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from kernels.cpu import (
+from minigrad.kernels.cpu import (
     first_invalid_class,
     adadelta_step,
     adadelta_step_parallel,
@@ -34,8 +34,8 @@ from kernels.cpu import (
     softmax_xent_prob_forward,
 )
 from by_name import activation_kernels, dense_kernels
-from kernels.cpu import activations as _activations
-from kernels.cpu import matmul as _matmul
+from minigrad.kernels.cpu import activations as _activations
+from minigrad.kernels.cpu import matmul as _matmul
 from optim_rules import (adadelta_reference, adagrad_reference, adam_reference, grad_sequence,
                          rmsprop_reference, sgd_reference)
 

@@ -15,8 +15,8 @@ import pytest
 from numba import cuda
 from numba.cuda.random import create_xoroshiro128p_states, xoroshiro128p_dtype
 
-from kernels.cuda.activations import log_softmax_rows, softmax_rows
-from kernels.cuda.elementwise import (
+from minigrad.kernels.cuda.activations import log_softmax_rows, softmax_rows
+from minigrad.kernels.cuda.elementwise import (
     MAX_DIMS,
     binary,
     cast,

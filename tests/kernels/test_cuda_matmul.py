@@ -16,8 +16,8 @@ import pytest
 from numba import cuda
 
 from by_name import dense_kernels
-from kernels.cpu import matmul as _cpu_matmul
-from kernels.cuda import matmul as _gpu_matmul
+from minigrad.kernels.cpu import matmul as _cpu_matmul
+from minigrad.kernels.cuda import matmul as _gpu_matmul
 
 # The dense-layer kernels as linear_forward(x, w, b, act, slope, out), … on each
 # device (they are built per activation: tests/kernels/by_name.py); the products

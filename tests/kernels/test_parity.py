@@ -24,12 +24,12 @@ from numba import cuda
 from numba.core.registry import CPUDispatcher
 
 from by_name import activation_kernels
-from kernels import activations as A
-from kernels.cuda.launch import SIMULATOR
+from minigrad.kernels import activations as A
+from minigrad.kernels.cuda.launch import SIMULATOR
 
 MODULES = ("activations", "losses", "reductions", "optim", "matmul")
-CPU = {m: importlib.import_module(f"kernels.cpu.{m}") for m in MODULES}
-GPU = {m: importlib.import_module(f"kernels.cuda.{m}") for m in MODULES}
+CPU = {m: importlib.import_module(f"minigrad.kernels.cpu.{m}") for m in MODULES}
+GPU = {m: importlib.import_module(f"minigrad.kernels.cuda.{m}") for m in MODULES}
 # Modules whose public functions build a kernel for an activation code.
 BUILDERS = {"activations": ("forward", "bias_forward", "backward"),
             "matmul": ("linear_forward", "linear_backward")}
@@ -94,8 +94,8 @@ def check(module, name, *args, dtype=np.float64):
 
 @pytest.mark.parametrize("module", MODULES)
 def test_every_cpu_kernel_has_a_cuda_twin_with_the_same_parameters(module):
-    cpu_module = importlib.import_module(f"kernels.cpu.{module}")
-    gpu_module = importlib.import_module(f"kernels.cuda.{module}")
+    cpu_module = importlib.import_module(f"minigrad.kernels.cpu.{module}")
+    gpu_module = importlib.import_module(f"minigrad.kernels.cuda.{module}")
     # kernels, not the inline helpers they share (kernels/cpu/activations.py's row_softmax)
     kernels = {name: k for name, k in vars(cpu_module).items()
                if isinstance(k, CPUDispatcher) and not name.startswith("_")
@@ -106,7 +106,7 @@ def test_every_cpu_kernel_has_a_cuda_twin_with_the_same_parameters(module):
     assert kernels
     for name, kernel in kernels.items():
         twin = getattr(gpu_module, name, None)
-        assert callable(twin), f"kernels.cuda.{module} has no {name}"
+        assert callable(twin), f"minigrad.kernels.cuda.{module} has no {name}"
         if name in BUILDERS.get(module, ()):
             twin = twin(A.GELU)
         assert (list(inspect.signature(twin).parameters)
@@ -264,7 +264,7 @@ def test_bce_and_mse_match_cpu(dtype):
 
 
 def test_out_of_range_class_target_gives_nan_not_an_out_of_bounds_read():
-    from kernels.cuda.losses import softmax_xent_backward, softmax_xent_forward
+    from minigrad.kernels.cuda.losses import softmax_xent_backward, softmax_xent_forward
 
     rows, c = 4, 5
     z = randn(np.float64, rows, c)
@@ -303,7 +303,7 @@ def test_column_sums_matches_cpu(dtype, shape):
 
 
 def test_row_sums_matches_numpy():
-    from kernels.cuda.reductions import row_sums
+    from minigrad.kernels.cuda.reductions import row_sums
 
     x = randn(np.float32, N, M)
     out = cuda.device_array(N, np.float32)
@@ -317,7 +317,7 @@ def test_row_sums_matches_numpy():
 
 
 def test_row_max_and_argmax_match_numpy():
-    from kernels.cuda.reductions import row_argmax, row_max
+    from minigrad.kernels.cuda.reductions import row_argmax, row_max
 
     x = np.round(randn(np.float64, N, M) * 2)  # rounded: ties in most rows
     x[1, 4] = x[1, 9] = np.nan  # NaN wins, and the first NaN is the argmax
@@ -342,7 +342,7 @@ def test_row_max_and_argmax_match_numpy():
 
 
 def test_sum_all_matches_numpy(monkeypatch):
-    from kernels.cuda import reductions
+    from minigrad.kernels.cuda import reductions
 
     x = randn(np.float32, n)
     out = cuda.device_array(1, np.float32)
