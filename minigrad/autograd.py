@@ -427,18 +427,19 @@ class RawFunction(Node):
     def grad_buffer(self, i):
         """Where input i's gradient may be written directly, or None.
 
-        When input i is a leaf whose ``.grad`` is None and an optimizer keeps a slot
-        for its gradient (a view into a flat buffer), ``backward`` may compute the
-        gradient into that array (e.g. as a matmul's ``out``) and return it: the
-        engine then takes it as the leaf's gradient without copying it.
+        When input i is a leaf whose ``.grad`` is None and that has a gradient storage
+        (``set_grad_storage``), ``backward`` may compute the gradient into that array
+        (e.g. as a matmul's ``out``) and return it: the engine then takes it as the
+        leaf's gradient without copying it.
         """
         t = self.inputs[i]
         if t.grad is not None or t.grad_fn is not None:
             return None
-        slot = getattr(t, "_grad_slot", None)
-        if slot is None or slot.shape != t.raw.shape or not isinstance(slot, t._backend.array_type):
-            return None
-        return slot
+        storage = getattr(t, "_grad_storage", None)
+        if storage is None or storage.shape != t.raw.shape \
+                or not isinstance(storage, t._backend.array_type):
+            return None  # (the leaf was moved or reshaped since)
+        return storage
 
 
 class Function(Node):
@@ -707,21 +708,38 @@ def _fit(node, g, shape, be):
     return be.sum_to_shape(g, tuple(shape))
 
 
-def _accumulate(leaf, g, backend):
-    """leaf.grad += g; when leaf.grad is None, a copy of g (g may be shared) becomes it.
+def set_grad_storage(leaf, array):
+    """Give a leaf a gradient storage: an array of its shape, on its device, into which
+    ``backward()`` puts the leaf's gradient whenever its ``.grad`` is None, instead
+    of allocating one (``None`` takes it away). ``.grad`` then views that array.
 
-    The copy goes into the slot an optimizer keeps for this gradient, if there is
-    one, so that every gradient of a parameter group lands in one flat buffer.
+    The general mechanism behind flat gradient buffers: an owner of one (an
+    optimizer: minigrad/optim/optimizer.py) hands each leaf its slice, and the
+    gradients of many leaves land side by side, ready for one kernel call.
     """
+    if array is not None:
+        if not isinstance(array, leaf._backend.array_type) or tuple(array.shape) != leaf.shape \
+                or array.dtype != leaf.dtype:
+            raise ValueError(
+                f"set_grad_storage: expected a {leaf.device} array of shape {leaf.shape} "
+                f"and dtype {leaf.dtype}, got {type(array).__name__} of shape "
+                f"{tuple(getattr(array, 'shape', ()))}")
+    leaf._grad_storage = array
+
+
+def _accumulate(leaf, g, backend):
+    """leaf.grad += g; when leaf.grad is None, a copy of g (g may be shared) becomes it,
+    in the leaf's gradient storage if it has one (set_grad_storage)."""
     if leaf.grad is not None:
         backend.add_(leaf.grad.raw, g)
         return
-    slot = getattr(leaf, "_grad_slot", None)
-    if g is slot:  # the backward wrote it in place (RawFunction.grad_buffer)
-        leaf.grad = Tensor._make(slot, backend)
+    storage = getattr(leaf, "_grad_storage", None)
+    if g is storage:  # the backward wrote it in place (RawFunction.grad_buffer)
+        leaf.grad = Tensor._make(storage, backend)
         return
-    if slot is not None and isinstance(slot, backend.array_type) and slot.shape == g.shape:
-        backend.copy_(slot, g)
-        leaf.grad = Tensor._make(slot, backend)
+    if storage is not None and isinstance(storage, backend.array_type) \
+            and storage.shape == g.shape:
+        backend.copy_(storage, g)
+        leaf.grad = Tensor._make(storage, backend)
     else:
         leaf.grad = Tensor._make(backend.copy(g), backend)

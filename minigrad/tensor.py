@@ -219,11 +219,11 @@ class Tensor:
     is PyTorch's: a Tensor sharing this one's storage, outside the graph.
     """
 
-    # _grad_slot (left unset on most tensors): an array an optimizer keeps for this
-    # leaf's gradient, a view into its flat buffer; backward() writes the gradient there.
+    # _grad_storage (left unset on most tensors): where backward() puts this leaf's
+    # gradient when .grad is None, instead of allocating (autograd.set_grad_storage).
     # _counter: the version counter (autograd.Version), left unset until first needed
     # (autograd.counter reads it); making every tensor without it is what keeps it free.
-    __slots__ = ("raw", "_backend", "_requires_grad", "grad", "grad_fn", "_grad_slot",
+    __slots__ = ("raw", "_backend", "_requires_grad", "grad", "grad_fn", "_grad_storage",
                  "_counter", "__weakref__")
     __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
 

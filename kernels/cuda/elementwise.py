@@ -85,14 +85,15 @@ def _check_ndim(ndim):
             f"dimensions, got {ndim}")
 
 
-def _c_strides(shape):
-    """Element strides of a C-contiguous array of this shape."""
+def contiguous_strides(shape):
+    """Element strides of a C-contiguous array of this shape (a tuple): for the
+    strided kernels here, and for the CUDA backend's views and transposes."""
     strides = [0] * len(shape)
     step = 1
     for d in range(len(shape) - 1, -1, -1):
         strides[d] = step
         step *= shape[d]
-    return strides
+    return tuple(strides)
 
 
 def _plan(shape, *operand_strides):
@@ -132,7 +133,7 @@ def _strides_to(shape, out_shape):
     for n, m in zip(full, out_shape):
         if n != m and n != 1:
             raise ValueError(f"shape {shape} does not broadcast to {out_shape}")
-    return tuple(0 if n == 1 else s for n, s in zip(full, _c_strides(full)))
+    return tuple(0 if n == 1 else s for n, s in zip(full, contiguous_strides(full)))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -47,24 +47,8 @@ def _sgd_step(param, grad, momentum_buf, lr, momentum, one_minus_dampening, nest
 
 def sgd_step(param, grad, momentum_buf, lr, momentum, dampening, nesterov,
              weight_decay, first_step):
-    """One step of SGD with momentum, PyTorch's rule (torch.optim.SGD), in place.
-
-    For each element, with μ = momentum, τ = dampening, λ = weight_decay,
-    γ = lr and b the momentum buffer:
-
-        g ← ∇θ + λ θ
-        if μ ≠ 0:
-            b ← g                       on the first step
-            b ← μ b + (1 − τ) g         on later steps
-            g ← g + μ b   if nesterov   else   b
-        θ ← θ − γ g
-
-    As in PyTorch, the buffer starts as the first gradient itself: there is
-    no dampening on the first step (a zero-initialised buffer would damp it).
-
-    param, grad, momentum_buf: (n,); momentum_buf is updated in place and may
-    have length 0 when momentum == 0, in which case it is not touched.
-    lr, momentum, dampening, weight_decay: float; nesterov, first_step: bool.
+    """One step of SGD, in place: the twin of kernels/cpu/optim.py's sgd_step, whose
+    docstring writes out the rule and the arrays' shapes.
     """
     cast = param.dtype.type
     launch_1d(_sgd_step, param.shape[0],
@@ -83,19 +67,8 @@ def _adagrad_step(param, grad, state_sum, clr, weight_decay, eps):
 
 
 def adagrad_step(param, grad, state_sum, lr, lr_decay, weight_decay, eps, step):
-    """One step of Adagrad, PyTorch's rule (torch.optim.Adagrad), in place.
-
-    With t = step (1 on the first step), η = lr, λ = weight_decay and G the
-    running sum of squared gradients:
-
-        η_t ← η / (1 + (t − 1) · lr_decay)
-        g   ← ∇θ + λ θ
-        G   ← G + g²
-        θ   ← θ − η_t · g / (√G + ε)
-
-    ε is added after the square root, as in PyTorch.
-
-    param, grad, state_sum: (n,); state_sum starts at initial_accumulator_value.
+    """One step of Adagrad, in place: the twin of kernels/cpu/optim.py's adagrad_step, whose
+    docstring writes out the rule and the arrays' shapes.
     """
     cast = param.dtype.type
     clr = cast(lr / (1.0 + (step - 1) * lr_decay))  # η_t in float64, then rounded
@@ -127,24 +100,8 @@ def _rmsprop_step(param, grad, square_avg, grad_avg, momentum_buf, lr, alpha,
 
 def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buf, lr, alpha, eps,
                  weight_decay, momentum, centered):
-    """One step of RMSprop, PyTorch's rule (torch.optim.RMSprop), in place.
-
-    With α = alpha, μ = momentum, η = lr, λ = weight_decay, E[g²] the moving
-    average of squared gradients (square_avg) and E[g] that of gradients
-    (grad_avg, kept only when centered):
-
-        g     ← ∇θ + λ θ
-        E[g²] ← α E[g²] + (1 − α) g²
-        E[g]  ← α E[g]  + (1 − α) g                      (centered only)
-        d     ← √(E[g²] − E[g]²) + ε   if centered,   else   √E[g²] + ε
-        b     ← μ b + g / d,  θ ← θ − η b                 if μ > 0
-        θ     ← θ − η g / d                               otherwise
-
-    ε enters after the square root, as in PyTorch. The momentum buffer b
-    starts at zero.
-
-    param, grad, square_avg: (n,); grad_avg: (n,) if centered else (0,);
-    momentum_buf: (n,) if momentum > 0 else (0,).
+    """One step of RMSprop, in place: the twin of kernels/cpu/optim.py's rmsprop_step, whose
+    docstring writes out the rule and the arrays' shapes.
     """
     cast = param.dtype.type
     launch_1d(_rmsprop_step, param.shape[0],
@@ -172,25 +129,8 @@ def _adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step_size,
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2,
               eps, weight_decay, decoupled_weight_decay, amsgrad, step):
-    """One step of Adam or AdamW, PyTorch's rule (torch.optim.Adam/AdamW), in place.
-
-    With t = step (1 on the first step), η = lr, λ = weight_decay, m the first
-    moment (exp_avg) and v the second (exp_avg_sq):
-
-        θ   ← θ (1 − η λ)                    AdamW: decoupled weight decay
-        g   ← ∇θ + λ θ                       Adam: L2 penalty in the gradient
-        m   ← β₁ m + (1 − β₁) g
-        v   ← β₂ v + (1 − β₂) g²
-        v̂max← max(v̂max, v)                   amsgrad only; used in place of v below
-        m̂   = m / (1 − β₁ᵗ),   v̂ = v / (1 − β₂ᵗ)          (bias correction)
-        θ   ← θ − η m̂ / (√v̂ + ε)
-
-    written, as PyTorch computes it, as θ ← θ − (η / (1 − β₁ᵗ)) · m /
-    (√v / √(1 − β₂ᵗ) + ε). m and v start at zero, which is why the bias
-    correction is needed: without it the first steps would be too small.
-
-    param, grad, exp_avg, exp_avg_sq: (n,); max_exp_avg_sq: (n,) if amsgrad
-    else (0,). decoupled_weight_decay: True for AdamW.
+    """One step of Adam or AdamW, in place: the twin of kernels/cpu/optim.py's adam_step, whose
+    docstring writes out the rule and the arrays' shapes.
     """
     cast = param.dtype.type
     # The step's constants in float64, then rounded, as the CPU twin does; 1 − β
@@ -220,20 +160,8 @@ def _adadelta_step(param, grad, square_avg, acc_delta, lr, rho, one_minus_rho, e
 
 
 def adadelta_step(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay):
-    """One step of Adadelta, PyTorch's rule (torch.optim.Adadelta), in place.
-
-    With ρ = rho, E[g²] the moving average of squared gradients (square_avg)
-    and E[Δx²] that of squared updates (acc_delta):
-
-        g          ← ∇θ + λ θ
-        E[g²]_t    = ρ·E[g²]_{t−1} + (1 − ρ)·g_t²
-        Δx_t       = −√(E[Δx²]_{t−1} + ε) / √(E[g²]_t + ε) · g_t
-        E[Δx²]_t   = ρ·E[Δx²]_{t−1} + (1 − ρ)·Δx_t²
-        x_{t+1}    = x_t + lr·Δx_t
-
-    Both averages start at zero.
-
-    param, grad, square_avg, acc_delta: (n,).
+    """One step of Adadelta, in place: the twin of kernels/cpu/optim.py's adadelta_step, whose
+    docstring writes out the rule and the arrays' shapes.
     """
     cast = param.dtype.type
     launch_1d(_adadelta_step, param.shape[0],

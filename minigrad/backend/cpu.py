@@ -464,40 +464,12 @@ class CPUBackend:
         return (keep / (1.0 - p)).astype(dtype)
 
     # ---- optimizers ------------------------------------------------------------------
-    # Each updates a flat parameter buffer and its state in place, in one kernel call:
-    # the parallel variant from dispatch.PARALLEL_MIN elements on. Scalars go in as Python
-    # float/bool/int, which keeps numba at one compiled version per dtype.
 
     @staticmethod
-    def sgd_step(param, grad, buf, lr, momentum, dampening, nesterov, weight_decay, first_step):
-        kernel = K.sgd_step_parallel if param.size >= dispatch.PARALLEL_MIN else K.sgd_step
-        kernel(param, grad, buf, float(lr), float(momentum), float(dampening), bool(nesterov),
-               float(weight_decay), bool(first_step))
-
-    @staticmethod
-    def adagrad_step(param, grad, state_sum, lr, lr_decay, weight_decay, eps, step):
-        kernel = K.adagrad_step_parallel if param.size >= dispatch.PARALLEL_MIN else K.adagrad_step
-        kernel(param, grad, state_sum, float(lr), float(lr_decay), float(weight_decay),
-               float(eps), int(step))
-
-    @staticmethod
-    def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buf, lr, alpha, eps,
-                     weight_decay, momentum, centered):
-        kernel = K.rmsprop_step_parallel if param.size >= dispatch.PARALLEL_MIN else K.rmsprop_step
-        kernel(param, grad, square_avg, grad_avg, momentum_buf, float(lr), float(alpha),
-               float(eps), float(weight_decay), float(momentum), bool(centered))
-
-    @staticmethod
-    def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
-                  weight_decay, decoupled_weight_decay, amsgrad, step):
-        kernel = K.adam_step_parallel if param.size >= dispatch.PARALLEL_MIN else K.adam_step
-        kernel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, float(lr), float(beta1),
-               float(beta2), float(eps), float(weight_decay), bool(decoupled_weight_decay),
-               bool(amsgrad), int(step))
-
-    @staticmethod
-    def adadelta_step(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay):
-        kernel = K.adadelta_step_parallel if param.size >= dispatch.PARALLEL_MIN else K.adadelta_step
-        kernel(param, grad, square_avg, acc_delta, float(lr), float(rho), float(eps),
-               float(weight_decay))
-
+    def optimizer_kernel(name, size):
+        """The kernel ``name`` of kernels/cpu/optim.py (``"adam_step"``, …) for a flat
+        buffer of ``size`` elements: its ``_parallel`` variant from
+        dispatch.PARALLEL_MIN elements on. minigrad/optim/functional.py calls it."""
+        if size >= dispatch.PARALLEL_MIN:
+            name += "_parallel"
+        return getattr(K, name)

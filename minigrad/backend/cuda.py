@@ -43,15 +43,6 @@ _BOOL = np.dtype(np.bool_)
 _INT64 = np.dtype(np.int64)
 
 
-def _c_strides(shape):
-    """Strides, in elements, of a C-contiguous array of ``shape``."""
-    strides, step = [], 1
-    for n in reversed(shape):
-        strides.append(step)
-        step *= n
-    return tuple(reversed(strides))
-
-
 def _size(shape):
     return math.prod(shape)
 
@@ -355,7 +346,7 @@ class CUDABackend:
         """Strides that read an array of ``shape`` as if broadcast to ``target``."""
         np.broadcast_shapes(shape, target)          # ValueError when it can't be
         lead = len(target) - len(shape)
-        own = _c_strides(shape)
+        own = E.contiguous_strides(shape)
         return tuple(0 if i < lead or shape[i - lead] == 1 else own[i - lead]
                      for i in range(len(target)))
 
@@ -372,7 +363,7 @@ class CUDABackend:
         return x.reshape(tuple(shape))
 
     def transpose(self, x, axes):
-        strides = _c_strides(x.shape)
+        strides = E.contiguous_strides(x.shape)
         out = self.empty(tuple(x.shape[a] for a in axes), x.dtype)
         E.gather(x, 0, tuple(strides[a] for a in axes), out)
         return out
@@ -383,7 +374,7 @@ class CUDABackend:
         off a host stand-in with one byte per element (``np.empty`` does not touch its
         pages, so this costs no memory however large x is)."""
         base = np.empty(max(_size(shape), 1), np.int8)
-        stand_in = np.lib.stride_tricks.as_strided(base, shape, _c_strides(shape))
+        stand_in = np.lib.stride_tricks.as_strided(base, shape, E.contiguous_strides(shape))
         view = stand_in[index]
         offset = view.__array_interface__["data"][0] - base.__array_interface__["data"][0]
         return offset, view.shape, view.strides
@@ -702,29 +693,7 @@ class CUDABackend:
     # One kernel launch per parameter group, as on the CPU (every GPU kernel is parallel).
 
     @staticmethod
-    def sgd_step(param, grad, buf, lr, momentum, dampening, nesterov, weight_decay, first_step):
-        K.sgd_step(param, grad, buf, float(lr), float(momentum), float(dampening),
-                   bool(nesterov), float(weight_decay), bool(first_step))
-
-    @staticmethod
-    def adagrad_step(param, grad, state_sum, lr, lr_decay, weight_decay, eps, step):
-        K.adagrad_step(param, grad, state_sum, float(lr), float(lr_decay), float(weight_decay),
-                       float(eps), int(step))
-
-    @staticmethod
-    def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buf, lr, alpha, eps,
-                     weight_decay, momentum, centered):
-        K.rmsprop_step(param, grad, square_avg, grad_avg, momentum_buf, float(lr), float(alpha),
-                       float(eps), float(weight_decay), float(momentum), bool(centered))
-
-    @staticmethod
-    def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
-                  weight_decay, decoupled_weight_decay, amsgrad, step):
-        K.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, float(lr), float(beta1),
-                    float(beta2), float(eps), float(weight_decay), bool(decoupled_weight_decay),
-                    bool(amsgrad), int(step))
-
-    @staticmethod
-    def adadelta_step(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay):
-        K.adadelta_step(param, grad, square_avg, acc_delta, float(lr), float(rho), float(eps),
-                        float(weight_decay))
+    def optimizer_kernel(name, size):
+        """The launcher ``name`` of kernels/cuda/optim.py (``"adam_step"``, …): one
+        launch updates the whole flat buffer, at every size."""
+        return getattr(K, name)

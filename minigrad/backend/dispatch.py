@@ -18,8 +18,8 @@ Two kinds of choice, both made here and nowhere else:
                             ``_parallel`` one on all threads (from this many elements)
   ========================  =======================================================
 
-  ``CPUBackend.linear``, ``CPUBackend.linear_backward`` and the optimizer methods
-  (``CPUBackend.adam_step``, …) compare against them. On the GPU the one size choice is inside the kernels (the
+  ``CPUBackend.linear``, ``CPUBackend.linear_backward`` and
+  ``CPUBackend.optimizer_kernel`` compare against them. On the GPU the one size choice is inside the kernels (the
   product's tile size: ``_use_big_tiles`` in ``kernels/cuda/matmul.py``).
 
 Each threshold is an ``int`` that carries, as its docstring, what was measured to

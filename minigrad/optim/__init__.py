@@ -3,4 +3,4 @@
 from .adaptive import Adadelta, Adagrad, Adam, AdamW, RMSprop
 from .optimizer import Optimizer
 from .sgd import SGD
-from . import lr_scheduler
+from . import functional, lr_scheduler

@@ -1,22 +1,27 @@
 """The adaptive optimizers: Adagrad, RMSprop, Adam, AdamW, Adadelta.
 
-Each class holds hyper-parameters and names its state buffers; the update rule
-itself is one kernel in ``kernels/cpu/optim.py``, whose docstring writes it out.
-Every rule is PyTorch's, element for element.
+Each class holds hyper-parameters, names its state buffers, and gives its update
+rule as pseudocode; a step calls ``optim.functional`` once per parameter group,
+which runs the rule's kernel (``kernels/cpu/optim.py``, where the loop is the
+formula). Every rule is PyTorch's, element for element.
 """
 
+from . import functional as OF
 from .optimizer import Optimizer, _in_unit_interval, _non_negative
 
 
-def _no_buffer(be, param):
-    return be.empty((0,), param.dtype)
-
-
 class Adagrad(Optimizer):
-    """Adagrad: G ← G + g²,  θ ← θ − η_t · g / (√G + ε),  η_t = lr / (1 + (t − 1)·lr_decay).
+    """Adagrad: each coordinate's step shrinks with the sum of its squared gradients,
+    so rare features keep large steps::
 
-    Each coordinate's step shrinks with the sum of its squared gradients, so rare
-    features keep large steps. (kernel: ``adagrad_step``)
+        input: θ₀, η (lr), λ (weight_decay), ε (eps), η_decay (lr_decay), G₀ (initial_accumulator_value)
+        for t = 1, 2, …:
+            g   ← ∇θ f(θ_{t−1}) + λ θ_{t−1}
+            η_t ← η / (1 + (t − 1) η_decay)
+            G   ← G + g²
+            θ_t ← θ_{t−1} − η_t g / (√G + ε)
+
+    (ε after the square root, as PyTorch.) Kernel: ``adagrad_step``.
     """
 
     def __init__(self, params, lr=0.01, lr_decay=0.0, weight_decay=0.0,
@@ -32,14 +37,25 @@ class Adagrad(Optimizer):
     def _buffers(self, group):
         return {"sum": group["initial_accumulator_value"]}
 
-    def _update(self, be, group, param, grad, buffers, step):
-        be.adagrad_step(param, grad, buffers["sum"], group["lr"], group["lr_decay"],
-                        group["weight_decay"], group["eps"], step)
+    def _update(self, group, param, grad, buffers, step):
+        OF.adagrad(param, grad, buffers["sum"], lr=group["lr"], lr_decay=group["lr_decay"],
+                   weight_decay=group["weight_decay"], eps=group["eps"], step=step)
 
 
 class RMSprop(Optimizer):
-    """RMSprop: E[g²] ← α E[g²] + (1 − α) g²,  θ ← θ − η g / (√E[g²] + ε),
-    optionally centered (subtracting E[g]²) and with momentum. (kernel: ``rmsprop_step``)
+    """RMSprop: Adagrad with a moving average in place of the sum, so the step size
+    recovers when gradients shrink::
+
+        input: θ₀, η (lr), α (alpha), ε (eps), λ (weight_decay), μ (momentum), centered
+        for t = 1, 2, …:
+            g     ← ∇θ f(θ_{t−1}) + λ θ_{t−1}
+            E[g²] ← α E[g²] + (1 − α) g²
+            d     ← √E[g²] + ε
+            if centered:  E[g] ← α E[g] + (1 − α) g;   d ← √(E[g²] − E[g]²) + ε
+            if μ > 0:     b ← μ b + g / d;   θ_t ← θ_{t−1} − η b
+            else:         θ_t ← θ_{t−1} − η g / d
+
+    Kernel: ``rmsprop_step``.
     """
 
     def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0,
@@ -59,18 +75,29 @@ class RMSprop(Optimizer):
             names["grad_avg"] = 0.0
         return names
 
-    def _update(self, be, group, param, grad, buffers, step):
-        be.rmsprop_step(param, grad, buffers["square_avg"],
-                        buffers.get("grad_avg", _no_buffer(be, param)),
-                        buffers.get("momentum_buffer", _no_buffer(be, param)),
-                        group["lr"], group["alpha"], group["eps"], group["weight_decay"],
-                        group["momentum"], group["centered"])
+    def _update(self, group, param, grad, buffers, step):
+        OF.rmsprop(param, grad, buffers["square_avg"], buffers.get("grad_avg"),
+                   buffers.get("momentum_buffer"), lr=group["lr"], alpha=group["alpha"],
+                   eps=group["eps"], weight_decay=group["weight_decay"],
+                   momentum=group["momentum"], centered=group["centered"])
 
 
 class Adam(Optimizer):
-    """Adam: moving averages of the gradient (m) and of its square (v), bias-corrected:
-    θ ← θ − η m̂ / (√v̂ + ε). ``weight_decay`` adds λθ to the gradient (an L2 penalty);
-    ``amsgrad`` divides by the running maximum of v̂. (kernel: ``adam_step``)
+    """Adam: moving averages of the gradient (m) and of its square (v), bias-corrected::
+
+        input: θ₀, η (lr), β₁, β₂ (betas), ε (eps), λ (weight_decay), amsgrad
+        m₀ ← 0, v₀ ← 0, v_max ← 0
+        for t = 1, 2, …:
+            g   ← ∇θ f(θ_{t−1})
+            if AdamW:  θ_{t−1} ← θ_{t−1} (1 − η λ)      decoupled weight decay
+            else:      g ← g + λ θ_{t−1}                 an L2 penalty
+            m_t ← β₁ m_{t−1} + (1 − β₁) g
+            v_t ← β₂ v_{t−1} + (1 − β₂) g²
+            if amsgrad:  v_max ← max(v_max, v_t);  v_t ← v_max
+            m̂   ← m_t / (1 − β₁ᵗ),   v̂ ← v_t / (1 − β₂ᵗ)   (m, v start at 0: bias correction)
+            θ_t ← θ_{t−1} − η m̂ / (√v̂ + ε)
+
+    Kernel: ``adam_step``.
     """
 
     _decoupled = False
@@ -95,17 +122,18 @@ class Adam(Optimizer):
             names["max_exp_avg_sq"] = 0.0
         return names
 
-    def _update(self, be, group, param, grad, buffers, step):
+    def _update(self, group, param, grad, buffers, step):
         beta1, beta2 = group["betas"]
-        be.adam_step(param, grad, buffers["exp_avg"], buffers["exp_avg_sq"],
-                     buffers.get("max_exp_avg_sq", _no_buffer(be, param)),
-                     group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
-                     self._decoupled, group["amsgrad"], step)
+        OF.adam(param, grad, buffers["exp_avg"], buffers["exp_avg_sq"],
+                buffers.get("max_exp_avg_sq"), lr=group["lr"], beta1=beta1, beta2=beta2,
+                eps=group["eps"], weight_decay=group["weight_decay"],
+                decoupled_weight_decay=self._decoupled, amsgrad=group["amsgrad"], step=step)
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay: θ ← θ(1 − ηλ) before the Adam step, instead
-    of adding λθ to the gradient (Loshchilov & Hutter). (kernel: ``adam_step``)
+    """Adam with decoupled weight decay (Loshchilov & Hutter): θ ← θ (1 − η λ) before
+    the Adam step, instead of adding λθ to the gradient (Adam's pseudocode, the
+    AdamW branch). Kernel: ``adam_step``.
     """
 
     _decoupled = True
@@ -119,7 +147,18 @@ class AdamW(Adam):
 class Adadelta(Optimizer):
     """Adadelta: the step is the ratio of two moving RMS values, of past updates and of
     gradients, times the gradient, so it needs no hand-set learning rate (PyTorch keeps
-    ``lr``, default 1.0, as a multiplier). (kernel: ``adadelta_step``)
+    ``lr``, default 1.0, as a multiplier)::
+
+        input: θ₀, η (lr), ρ (rho), ε (eps), λ (weight_decay)
+        E[g²]₀ ← 0, E[Δx²]₀ ← 0
+        for t = 1, 2, …:
+            g        ← ∇θ f(θ_{t−1}) + λ θ_{t−1}
+            E[g²]_t  ← ρ E[g²]_{t−1} + (1 − ρ) g²
+            Δx_t     ← −√(E[Δx²]_{t−1} + ε) / √(E[g²]_t + ε) · g
+            E[Δx²]_t ← ρ E[Δx²]_{t−1} + (1 − ρ) Δx_t²
+            θ_t      ← θ_{t−1} + η Δx_t
+
+    Kernel: ``adadelta_step``.
     """
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
@@ -133,6 +172,6 @@ class Adadelta(Optimizer):
     def _buffers(self, group):
         return {"square_avg": 0.0, "acc_delta": 0.0}
 
-    def _update(self, be, group, param, grad, buffers, step):
-        be.adadelta_step(param, grad, buffers["square_avg"], buffers["acc_delta"],
-                         group["lr"], group["rho"], group["eps"], group["weight_decay"])
+    def _update(self, group, param, grad, buffers, step):
+        OF.adadelta(param, grad, buffers["square_avg"], buffers["acc_delta"], lr=group["lr"],
+                    rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"])

@@ -15,15 +15,19 @@ gradient is skipped, and parameters whose counts differ (one was skipped before)
 are updated in separate calls, so the result is the same as a per-parameter loop.
 
 A subclass declares its update in two methods: ``_buffers(group)`` names the state
-buffers it keeps, with their initial values, and ``_update(backend, group, param,
-grad, buffers, step)`` calls its kernel on flat slices.
+buffers it keeps, with their initial values, and ``_update(group, param, grad,
+buffers, step)`` runs its rule on flat arrays through ``optim.functional``.
+
+Tensor and autograd know nothing of this: the optimizer makes each ``p.raw`` a view
+of its flat buffer, and hands backward a place for each gradient through the
+general ``autograd.set_grad_storage``.
 """
 
 import numbers
 
 import numpy as np
 
-from ..autograd import Version, advance, enable_grad, version_of
+from ..autograd import Version, advance, enable_grad, set_grad_storage, version_of
 from ..tensor import Tensor
 
 
@@ -81,7 +85,7 @@ class _Bucket:
         if p.raw is not self.views[i]:
             be.copy_(self.views[i], p.raw)
             p.raw = self.views[i]
-        p._grad_slot = self.grad_views[i]
+        set_grad_storage(p, self.grad_views[i])  # backward() writes p's gradient there
         version_of(p).also = self.version
         if p.grad is not None and p.grad.raw is not self.grad_views[i]:
             be.copy_(self.grad_views[i], p.grad.raw)
@@ -204,9 +208,9 @@ class Optimizer:
         """{state buffer name: initial value} that this optimizer keeps for ``group``."""
         return {}
 
-    def _update(self, backend, group, param, grad, buffers, step):
-        """Update flat ``param`` in place from flat ``grad``; ``buffers`` maps each name
-        of ``_buffers(group)`` to its flat slice; ``step`` counts from 1."""
+    def _update(self, group, param, grad, buffers, step):
+        """Update flat ``param`` in place from flat ``grad`` (raw arrays); ``buffers``
+        maps each name of ``_buffers(group)`` to its flat slice; ``step`` counts from 1."""
         raise NotImplementedError
 
     def step(self, closure=None):
@@ -237,7 +241,7 @@ class Optimizer:
                 if p.grad is None:
                     break
             else:  # the usual step: every parameter, one update, buffers already made
-                self._update(bucket.backend, group, bucket.flat, bucket.grad,
+                self._update(group, bucket.flat, bucket.grad,
                              {name: bucket.state[name] for name in names}, t + 1)
                 for entry in entries:
                     entry["step"] = t + 1
@@ -260,7 +264,7 @@ class Optimizer:
             if t == 0:  # first step of these parameters: their state starts fresh
                 for name, init in names.items():
                     bucket.backend.fill_(buffers[name], init)
-            self._update(bucket.backend, group, bucket.slice(bucket.flat, i, j),
+            self._update(group, bucket.slice(bucket.flat, i, j),
                          bucket.slice(bucket.grad, i, j), buffers, t + 1)
             key = tuple(names)
             for k in range(i, j):

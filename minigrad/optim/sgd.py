@@ -1,20 +1,26 @@
 """Stochastic gradient descent, with momentum, dampening, Nesterov and weight decay."""
 
+from . import functional as OF
 from .optimizer import Optimizer, _non_negative
 
 
 class SGD(Optimizer):
-    r"""PyTorch's SGD, element for element. With g the gradient of θ:
+    r"""Stochastic gradient descent with momentum, PyTorch's rule element for element::
 
-        g ← g + λ·θ                                  (weight_decay λ)
-        b ← g                        on the first step,
-        b ← μ·b + (1 − τ)·g          after it         (momentum μ, dampening τ)
-        g ← g + μ·b   if nesterov,   else   g ← b     (when μ ≠ 0)
-        θ ← θ − η·g                                   (lr η)
+        input: θ₀ (params), η (lr), μ (momentum), τ (dampening), λ (weight_decay), nesterov
+        for t = 1, 2, …:
+            g ← ∇θ f(θ_{t−1})
+            if λ ≠ 0:  g ← g + λ θ_{t−1}
+            if μ ≠ 0:
+                b ← g                    if t = 1
+                b ← μ b + (1 − τ) g      otherwise
+                g ← g + μ b   if nesterov   else   b
+            θ_t ← θ_{t−1} − η g
 
     The textbook momentum v ← β·v + (1 − β)·g is the same method with dampening
-    τ = β and a learning rate scaled by 1/(1 − β). Each step is one kernel call per
-    parameter group (``kernels/cpu/optim.py: sgd_step``).
+    τ = β and a learning rate scaled by 1/(1 − β). Each step is one call of
+    ``optim.functional.sgd`` per parameter group: one kernel (``sgd_step``) over the
+    group's flat buffer.
     """
 
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
@@ -31,8 +37,8 @@ class SGD(Optimizer):
     def _buffers(self, group):
         return {"momentum_buffer": 0.0} if group["momentum"] != 0 else {}
 
-    def _update(self, be, group, param, grad, buffers, step):
-        buf = buffers.get("momentum_buffer")
-        be.sgd_step(param, grad, be.empty((0,), param.dtype) if buf is None else buf,
-                    group["lr"], group["momentum"], group["dampening"], group["nesterov"],
-                    group["weight_decay"], step == 1)
+    def _update(self, group, param, grad, buffers, step):
+        OF.sgd(param, grad, buffers.get("momentum_buffer"), lr=group["lr"],
+               momentum=group["momentum"], dampening=group["dampening"],
+               nesterov=group["nesterov"], weight_decay=group["weight_decay"],
+               first_step=step == 1)
