@@ -319,6 +319,7 @@ class Node:
     _clock = 0           # the in-place clock when this node was recorded
     _out_version = None  # the version counter of the output, once it has one, if saved
     out_backend = None   # set by a forward whose result lives on another device
+    _label = None        # or a function: node -> its name, for classes of many ops
 
     @property
     def device(self):
@@ -350,8 +351,10 @@ class Node:
 
 
 def _name(node):
-    # by the class, so that an attribute a forward sets on ctx cannot hide it
-    return type(node).__name__ + "Backward"
+    # by the class, so that an attribute a forward sets on ctx cannot hide it (a class
+    # may name its nodes from their state: LinearActivation is LinearReLUBackward, …)
+    label = type(node)._label
+    return (type(node).__name__ if label is None else label(node)) + "Backward"
 
 
 def _device_of(cls, args):

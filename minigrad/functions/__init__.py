@@ -10,8 +10,8 @@ from .arithmetic import (
     Mul, Neg, Pow, Sin, Sqrt, Sub, ToDevice, Where,
 )
 from .activation import (
-    ELU, GELU, Activation, Dropout, GELUTanh, LeakyReLU, Linear, LinearActivation, LogSoftmax,
-    ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh,
+    ELU, GELU, Activation, Dropout, GELUTanh, LeakyReLU, LinearActivation, LogSoftmax, ReLU,
+    SiLU, Sigmoid, Softmax, Softplus, Tanh,
 )
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .reduction import Max, Mean, Min, Sum

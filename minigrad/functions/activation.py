@@ -2,7 +2,9 @@
 
 Each activation is a Function named after it (``y.grad_fn`` is ``<SigmoidBackward>``),
 and its math is one pair of functions in ``kernels/activations.py``: f, and the
-gradient through f, g · f′. A Function says which pair by its code, ``act``.
+gradient through f, g · f′. A Function says which pair by its code, ``act``. A dense
+layer and the activation after it are one LinearActivation node
+(``<LinearSigmoidBackward>``).
 
 Forward keeps what the derivative reads: the output y where f′ can be written in
 y (relu′ = [y > 0], σ′ = y(1 − y), tanh′ = 1 − y²), the input x otherwise (GELU,
@@ -15,14 +17,18 @@ from ..autograd import RawFunction
 from .arithmetic import _to_float
 
 
+# The name of each activation's Function by its code, for the fused nodes' names.
+_NAMES = {A.IDENTITY: ""}
+
+
 class Activation(RawFunction):
     """y = f(x) elementwise;  ∂L/∂x = ∂L/∂y ⊙ f′(x).
 
     The base of every activation: a subclass names its math by ``act``, a code of
     ``kernels/activations.py``. ``apply(x, p, q)``: p and q are the activation's
     parameters (the negative slope, ELU's α, Softplus's β and threshold; 0 where
-    unused). Each subclass also gets ``Linear``, the fused node of a dense layer
-    followed by it (``Sigmoid.Linear`` is ``LinearSigmoid``).
+    unused). A dense layer followed by it is one ``LinearActivation`` node, named
+    after both (``LinearSigmoidBackward``).
     """
 
     act = A.IDENTITY
@@ -31,11 +37,7 @@ class Activation(RawFunction):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.reads_input = cls.act in A.READS_INPUT
-        if "Linear" not in cls.__dict__:
-            cls.Linear = type("Linear" + cls.__name__, (LinearActivation,), {
-                "act": cls.act, "__module__": cls.__module__,
-                "__doc__": f"A dense layer and {cls.__name__} in one node: "
-                           f"h = {cls.__name__}(x Wᵀ + b)."})
+        _NAMES[cls.act] = cls.__name__
 
     @staticmethod
     def forward(ctx, x, p, q):
@@ -55,33 +57,32 @@ class Activation(RawFunction):
 class LinearActivation(RawFunction):
     """A dense layer and its activation in one node: h = f(z), z = x Wᵀ + b.
 
-    x is (N, in), W is (out, in) as in PyTorch, b is (out,) or None, f the
-    activation with code ``act`` (identity here; ``LinearReLU`` and the other
-    subclasses are made by ``Activation``). With δ = ∂L/∂h ⊙ f′(z):
-    ∂L/∂x = δ W,  ∂L/∂W = δᵀ x,  ∂L/∂b = Σ_rows δ.
+    ``apply(x, weight, bias, act, p, q)``: x is (N, in), W is (out, in) as in
+    PyTorch, b is (out,) or None, f the activation with code ``act`` and parameters
+    p, q. With δ = ∂L/∂h ⊙ f′(z): ∂L/∂x = δ W,  ∂L/∂W = δᵀ x,  ∂L/∂b = Σ_rows δ.
     The backend computes each direction in as few passes as the layer's size allows:
     a product, then bias and f in one kernel; or, for a small layer on the CPU, all of
     it in a single kernel call.
+
+    One class for every activation, the code an argument like p and q; the node is
+    named after both parts all the same (``_label``): ``LinearReLUBackward``, and
+    ``LinearBackward`` for the identity.
     """
 
-    act = A.IDENTITY
-    reads_input = False  # act in A.READS_INPUT: keep z for backward (set per subclass)
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        cls.reads_input = cls.act in A.READS_INPUT
+    @staticmethod
+    def _label(node):
+        return "Linear" + _NAMES.get(node.act, "")
 
     @staticmethod
-    def forward(ctx, x, weight, bias, p, q):
-        cls = type(ctx)
-        if cls.reads_input:  # keep z for f′: the layer, then f (two passes)
+    def forward(ctx, x, weight, bias, act, p, q):
+        if act in A.READS_INPUT:  # keep z for f′: the layer, then f (two passes)
             z = ctx.backend.linear(x, weight, bias, A.IDENTITY)
-            h = ctx.backend.activation(cls.act, z, p, q)
+            h = ctx.backend.activation(act, z, p, q)
             ctx.save_for_backward(x, weight, z)
-        else:                # f′ from h: the layer and f in one pass
-            h = ctx.backend.linear(x, weight, bias, cls.act, p, q)
+        else:                     # f′ from h: the layer and f in one pass
+            h = ctx.backend.linear(x, weight, bias, act, p, q)
             ctx.save_for_backward(x, weight, h)
-        ctx.p, ctx.q, ctx.has_bias = p, q, bias is not None
+        ctx.act, ctx.p, ctx.q, ctx.has_bias = act, p, q, bias is not None
         return h
 
     @staticmethod
@@ -89,15 +90,11 @@ class LinearActivation(RawFunction):
         x, weight, s = ctx.saved_tensors  # s: z or h, whichever f′ reads
         needs = ctx.needs_input_grad
         need_b = ctx.has_bias and needs[2]
-        # ∂W and ∂b straight into the optimizer's gradient buffer when it has a slot
+        # ∂W and ∂b straight into each leaf's gradient storage when it has one
         gx, gw, gb = ctx.backend.linear_backward(
-            grad, x, weight, s, type(ctx).act, ctx.p, ctx.q, needs[0], needs[1], need_b,
+            grad, x, weight, s, ctx.act, ctx.p, ctx.q, needs[0], needs[1], need_b,
             ctx.grad_buffer(1) if needs[1] else None, ctx.grad_buffer(2) if need_b else None)
-        return gx, gw, gb, None, None
-
-
-class Linear(LinearActivation):
-    """A dense layer alone: h = x Wᵀ + b."""
+        return gx, gw, gb, None, None, None
 
 
 class ReLU(Activation):

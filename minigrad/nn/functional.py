@@ -35,19 +35,19 @@ def _check_same_device(a, b, op):
 
 # ---- layers -------------------------------------------------------------------------
 
-# F.linear's ``activation`` names: the fused Function of each, and its parameters
-# (p, q) when the name alone gives them.
+# F.linear's ``activation`` names: the code of each (its Function's ``act``), and its
+# parameters (p, q) when the name alone gives them.
 _FUSED = {
-    "identity": (_fn.Linear, 0.0, 0.0),
-    "relu": (_fn.ReLU.Linear, 0.0, 0.0),
-    "leaky_relu": (_fn.LeakyReLU.Linear, None, 0.0),   # p: negative_slope
-    "sigmoid": (_fn.Sigmoid.Linear, 0.0, 0.0),
-    "tanh": (_fn.Tanh.Linear, 0.0, 0.0),
-    "gelu": (_fn.GELU.Linear, 0.0, 0.0),
-    "gelu_tanh": (_fn.GELUTanh.Linear, 0.0, 0.0),
-    "silu": (_fn.SiLU.Linear, 0.0, 0.0),
-    "softplus": (_fn.Softplus.Linear, 1.0, 20.0),       # β = 1, threshold = 20
-    "elu": (_fn.ELU.Linear, 1.0, 0.0),                  # α = 1
+    "identity": (_fn.Activation.act, 0.0, 0.0),       # the identity
+    "relu": (_fn.ReLU.act, 0.0, 0.0),
+    "leaky_relu": (_fn.LeakyReLU.act, None, 0.0),   # p: negative_slope
+    "sigmoid": (_fn.Sigmoid.act, 0.0, 0.0),
+    "tanh": (_fn.Tanh.act, 0.0, 0.0),
+    "gelu": (_fn.GELU.act, 0.0, 0.0),
+    "gelu_tanh": (_fn.GELUTanh.act, 0.0, 0.0),
+    "silu": (_fn.SiLU.act, 0.0, 0.0),
+    "softplus": (_fn.Softplus.act, 1.0, 20.0),       # β = 1, threshold = 20
+    "elu": (_fn.ELU.act, 1.0, 0.0),                  # α = 1
 }
 
 
@@ -63,15 +63,16 @@ def linear(input, weight, bias=None, activation="identity", negative_slope=0.01)
     fused = _FUSED.get(activation) if isinstance(activation, str) else None
     if fused is None:
         raise ValueError(f"linear: activation must be one of {tuple(_FUSED)}, got {activation!r}")
-    function, p, q = fused
+    act, p, q = fused
     if p is None:
         _check_slope(negative_slope)
         p = float(negative_slope)
-    return _linear(input, weight, bias, function, p, q)
+    return _linear(input, weight, bias, act, p, q)
 
 
-def _linear(input, weight, bias, function, p, q):
-    """``function`` (a fused Linear node) applied to the dense layer, after the checks."""
+def _linear(input, weight, bias, act, p, q):
+    """The dense layer and the activation with code ``act`` as one LinearActivation
+    node, after the checks."""
     # The common case, checked in one expression; anything else takes the checks
     # below, which say what is wrong.
     if (isinstance(input, Tensor) and isinstance(weight, Tensor)
@@ -81,7 +82,7 @@ def _linear(input, weight, bias, function, p, q):
             and (bias is None or (isinstance(bias, Tensor) and bias._backend is weight._backend
                                   and bias.raw.shape == (weight.raw.shape[0],)
                                   and bias.raw.dtype == weight.raw.dtype))):
-        return function.apply(input, weight, bias, p, q)
+        return _fn.LinearActivation.apply(input, weight, bias, act, p, q)
     _need_tensor(input, "linear")
     _need_tensor(weight, "linear", "weight")
     if weight.ndim != 2:
@@ -103,7 +104,7 @@ def _linear(input, weight, bias, function, p, q):
             raise TypeError(f"linear: bias is {bias.dtype} but weight is {weight.dtype}")
         _check_same_device(bias, weight, "linear")
     x = input if input.ndim == 2 else input.reshape(-1, weight.shape[1])
-    y = function.apply(x, weight, bias, p, q)
+    y = _fn.LinearActivation.apply(x, weight, bias, act, p, q)
     return y if input.ndim == 2 else y.reshape(*input.shape[:-1], weight.shape[0])
 
 

@@ -6,7 +6,6 @@ import numbers
 
 import numpy as np
 
-from .. import functions as _fn
 from ..functions import activation as _act
 from .. import random as _random
 from ..tensor import Tensor, _axis, _backend_for, _normalize_dtype, get_default_dtype
@@ -47,7 +46,7 @@ class Linear(Module):
         self.bias = uniform(out_features) if bias else None
 
     def forward(self, x):
-        return F._linear(x, self.weight, self.bias, _fn.Linear, 0.0, 0.0)
+        return F._linear(x, self.weight, self.bias, _act.Activation.act, 0.0, 0.0)  # identity
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -60,8 +59,8 @@ def _as_device(host, backend):
 
 # ---- activations ----------------------------------------------------------------------
 # Each calls its Function (minigrad/functions/activation.py), whose math is in
-# kernels/activations.py. ``_fusable()`` gives (fused Function, p, q): what lets
-# Sequential run a Linear followed by the activation as one node.
+# kernels/activations.py. ``_fusable()`` gives (the Function's code, p, q): what lets
+# Sequential run a Linear followed by the activation as one LinearActivation node.
 
 
 class ReLU(Module):
@@ -71,7 +70,7 @@ class ReLU(Module):
         return F.relu(x)
 
     def _fusable(self):
-        return _act.ReLU.Linear, 0.0, 0.0
+        return _act.ReLU.act, 0.0, 0.0
 
 
 class LeakyReLU(Module):
@@ -86,7 +85,7 @@ class LeakyReLU(Module):
         return F.leaky_relu(x, self.negative_slope)
 
     def _fusable(self):
-        return _act.LeakyReLU.Linear, self.negative_slope, 0.0
+        return _act.LeakyReLU.act, self.negative_slope, 0.0
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}"
@@ -99,7 +98,7 @@ class Sigmoid(Module):
         return F.sigmoid(x)
 
     def _fusable(self):
-        return _act.Sigmoid.Linear, 0.0, 0.0
+        return _act.Sigmoid.act, 0.0, 0.0
 
 
 class Tanh(Module):
@@ -109,7 +108,7 @@ class Tanh(Module):
         return F.tanh(x)
 
     def _fusable(self):
-        return _act.Tanh.Linear, 0.0, 0.0
+        return _act.Tanh.act, 0.0, 0.0
 
 
 class GELU(Module):
@@ -125,7 +124,7 @@ class GELU(Module):
         return F.gelu(x, self.approximate)
 
     def _fusable(self):
-        return F._gelu_function(self.approximate).Linear, 0.0, 0.0
+        return F._gelu_function(self.approximate).act, 0.0, 0.0
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
@@ -138,7 +137,7 @@ class SiLU(Module):
         return F.silu(x)
 
     def _fusable(self):
-        return _act.SiLU.Linear, 0.0, 0.0
+        return _act.SiLU.act, 0.0, 0.0
 
 
 class Softplus(Module):
@@ -153,7 +152,7 @@ class Softplus(Module):
         return F.softplus(x, self.beta, self.threshold)
 
     def _fusable(self):
-        return _act.Softplus.Linear, self.beta, self.threshold
+        return _act.Softplus.act, self.beta, self.threshold
 
     def extra_repr(self):
         return f"beta={self.beta}, threshold={self.threshold}"
@@ -170,7 +169,7 @@ class ELU(Module):
         return F.elu(x, self.alpha)
 
     def _fusable(self):
-        return _act.ELU.Linear, self.alpha, 0.0
+        return _act.ELU.act, self.alpha, 0.0
 
     def extra_repr(self):
         return f"alpha={self.alpha}"
@@ -273,7 +272,7 @@ class Sequential(Module):
 
     A Linear followed directly by an activation module (one with ``_fusable``: ReLU,
     LeakyReLU, Sigmoid, Tanh, GELU, SiLU, Softplus, ELU) runs as one fused node,
-    ``LinearReLU`` and so on (matmul, then bias add and activation in one kernel) —
+    ``<LinearReLUBackward>`` and so on (matmul, then bias add and activation in one kernel) —
     the same numbers as running the two modules, with one pass over memory fewer.
     """
 
@@ -289,8 +288,8 @@ class Sequential(Module):
             if act_module is None:
                 x = module(x)
             else:  # a Linear and the activation after it, as one node
-                function, p, q = act_module._fusable()
-                x = F._linear(x, module.weight, module.bias, function, p, q)
+                act, p, q = act_module._fusable()
+                x = F._linear(x, module.weight, module.bias, act, p, q)
         return x
 
     def _plan(self):
