@@ -12,6 +12,8 @@ from ..tensor import Tensor, _axis, _backend_for, _normalize_dtype, get_default_
 from . import functional as F
 from .module import Module, Parameter
 
+_IDENTITY = _act.Activation.act  # the code of no activation, for a Linear alone
+
 __all__ = [
     "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Softplus", "ELU",
     "Softmax", "LogSoftmax", "Identity", "Flatten", "Unflatten", "Dropout", "Sequential",
@@ -46,7 +48,7 @@ class Linear(Module):
         self.bias = uniform(out_features) if bias else None
 
     def forward(self, x):
-        return F._linear(x, self.weight, self.bias, _act.Activation.act, 0.0, 0.0)  # identity
+        return F._linear(x, self.weight, self.bias, _IDENTITY, 0.0, 0.0)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
