@@ -58,9 +58,9 @@ class Activation(RawFunction):
 class LinearActivation(RawFunction):
     """A dense layer and its activation in one node: h = f(z), z = x Wᵀ + b.
 
-    ``apply(x, weight, bias, act, p, q)``: x is (N, in), W is (out, in) as in
-    PyTorch, b is (out,) or None, f the activation with code ``act`` and parameters
-    p, q. With δ = ∂L/∂h ⊙ f′(z): ∂L/∂x = δ W,  ∂L/∂W = δᵀ x,  ∂L/∂b = Σ_rows δ.
+    ``apply(x, weight, bias, f)``: x is (N, in), W is (out, in) as in PyTorch, b is
+    (out,) or None, and f = (code, p, q) the activation: its code and parameters
+    (what an activation module's ``_fusable()`` returns). With δ = ∂L/∂h ⊙ f′(z): ∂L/∂x = δ W,  ∂L/∂W = δᵀ x,  ∂L/∂b = Σ_rows δ.
     The backend computes each direction in as few passes as the layer's size allows:
     a product, then bias and f in one kernel; or, for a small layer on the CPU, all of
     it in a single kernel call.
@@ -72,10 +72,11 @@ class LinearActivation(RawFunction):
 
     @staticmethod
     def _label(node):
-        return "Linear" + _NAMES.get(node.act, "")
+        return "Linear" + _NAMES.get(node.f[0], "")
 
     @staticmethod
-    def forward(ctx, x, weight, bias, act, p, q):
+    def forward(ctx, x, weight, bias, f):
+        act, p, q = f
         if act in _READS_INPUT:  # keep z for f′: the layer, then f (two passes)
             z = ctx.backend.linear(x, weight, bias, _IDENTITY)
             h = ctx.backend.activation(act, z, p, q)
@@ -83,19 +84,20 @@ class LinearActivation(RawFunction):
         else:                    # f′ from h: the layer and f in one pass
             h = ctx.backend.linear(x, weight, bias, act, p, q)
             ctx.save_for_backward(x, weight, h)
-        ctx.act, ctx.p, ctx.q, ctx.has_bias = act, p, q, bias is not None
+        ctx.f, ctx.has_bias = f, bias is not None
         return h
 
     @staticmethod
     def backward(ctx, grad):
         x, weight, s = ctx.saved_tensors  # s: z or h, whichever f′ reads
+        act, p, q = ctx.f
         needs = ctx.needs_input_grad
         need_b = ctx.has_bias and needs[2]
         # ∂W and ∂b straight into each leaf's gradient storage when it has one
         gx, gw, gb = ctx.backend.linear_backward(
-            grad, x, weight, s, ctx.act, ctx.p, ctx.q, needs[0], needs[1], need_b,
+            grad, x, weight, s, act, p, q, needs[0], needs[1], need_b,
             ctx.grad_buffer(1) if needs[1] else None, ctx.grad_buffer(2) if need_b else None)
-        return gx, gw, gb, None, None, None
+        return gx, gw, gb, None
 
 
 class ReLU(Activation):

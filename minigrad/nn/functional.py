@@ -63,15 +63,14 @@ def linear(input, weight, bias=None, activation="identity", negative_slope=0.01)
     fused = _FUSED.get(activation) if isinstance(activation, str) else None
     if fused is None:
         raise ValueError(f"linear: activation must be one of {tuple(_FUSED)}, got {activation!r}")
-    act, p, q = fused
-    if p is None:
+    if fused[1] is None:
         _check_slope(negative_slope)
-        p = float(negative_slope)
-    return _linear(input, weight, bias, act, p, q)
+        fused = (fused[0], float(negative_slope), fused[2])
+    return _linear(input, weight, bias, fused)
 
 
-def _linear(input, weight, bias, act, p, q):
-    """The dense layer and the activation with code ``act`` as one LinearActivation
+def _linear(input, weight, bias, f):
+    """The dense layer and the activation ``f`` = (code, p, q) as one LinearActivation
     node, after the checks."""
     # The common case, checked in one expression; anything else takes the checks
     # below, which say what is wrong.
@@ -82,7 +81,7 @@ def _linear(input, weight, bias, act, p, q):
             and (bias is None or (isinstance(bias, Tensor) and bias._backend is weight._backend
                                   and bias.raw.shape == (weight.raw.shape[0],)
                                   and bias.raw.dtype == weight.raw.dtype))):
-        return _fn.LinearActivation.apply(input, weight, bias, act, p, q)
+        return _fn.LinearActivation.apply(input, weight, bias, f)
     _need_tensor(input, "linear")
     _need_tensor(weight, "linear", "weight")
     if weight.ndim != 2:
@@ -104,7 +103,7 @@ def _linear(input, weight, bias, act, p, q):
             raise TypeError(f"linear: bias is {bias.dtype} but weight is {weight.dtype}")
         _check_same_device(bias, weight, "linear")
     x = input if input.ndim == 2 else input.reshape(-1, weight.shape[1])
-    y = _fn.LinearActivation.apply(x, weight, bias, act, p, q)
+    y = _fn.LinearActivation.apply(x, weight, bias, f)
     return y if input.ndim == 2 else y.reshape(*input.shape[:-1], weight.shape[0])
 
 

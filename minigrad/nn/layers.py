@@ -12,7 +12,7 @@ from ..tensor import Tensor, _axis, _backend_for, _normalize_dtype, get_default_
 from . import functional as F
 from .module import Module, Parameter
 
-_IDENTITY = _act.Activation.act  # the code of no activation, for a Linear alone
+_NO_ACTIVATION = (_act.Activation.act, 0.0, 0.0)  # (code, p, q) of a Linear alone
 
 __all__ = [
     "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Softplus", "ELU",
@@ -48,7 +48,7 @@ class Linear(Module):
         self.bias = uniform(out_features) if bias else None
 
     def forward(self, x):
-        return F._linear(x, self.weight, self.bias, _IDENTITY, 0.0, 0.0)
+        return F._linear(x, self.weight, self.bias, _NO_ACTIVATION)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -61,7 +61,7 @@ def _as_device(host, backend):
 
 # ---- activations ----------------------------------------------------------------------
 # Each calls its Function (minigrad/functions/activation.py), whose math is in
-# kernels/activations.py. ``_fusable()`` gives (the Function's code, p, q): what lets
+# kernels/activations.py. ``_fusable()`` gives f = (the Function's code, p, q): what lets
 # Sequential run a Linear followed by the activation as one LinearActivation node.
 
 
@@ -290,8 +290,7 @@ class Sequential(Module):
             if act_module is None:
                 x = module(x)
             else:  # a Linear and the activation after it, as one node
-                act, p, q = act_module._fusable()
-                x = F._linear(x, module.weight, module.bias, act, p, q)
+                x = F._linear(x, module.weight, module.bias, act_module._fusable())
         return x
 
     def _plan(self):

@@ -54,6 +54,7 @@ class _Bucket:
         # The step count every parameter here has taken, while they all have taken the
         # same (the usual case: then one update covers the whole bucket); None otherwise.
         self.common_step = 0
+        self.complete = False   # whether every parameter had a gradient at the last sync()
         # Each parameter's entry in optimizer.state (None until its first step) and
         # the buffer names it was made with.
         self.entries = [None] * len(params)
@@ -90,6 +91,23 @@ class _Bucket:
         if p.grad is not None and p.grad.raw is not self.grad_views[i]:
             be.copy_(self.grad_views[i], p.grad.raw)
             p.grad = Tensor._make(self.grad_views[i], be)
+
+    def sync(self):
+        """Adopt again each parameter whose storage or gradient was replaced since the
+        last step (``p.raw = …``, ``p.grad = …``), and note in ``complete`` whether
+        every parameter has a gradient."""
+        complete, i = True, 0
+        views, grad_views = self.views, self.grad_views
+        for p in self.params:
+            grad = p.grad
+            if grad is None:
+                complete = False
+                if p.raw is not views[i]:
+                    self.adopt(i)
+            elif p.raw is not views[i] or grad.raw is not grad_views[i]:
+                self.adopt(i)
+            i += 1
+        self.complete = complete
 
     def refresh_common_step(self):
         steps = {e["step"] if e is not None else 0 for e in self.entries}
@@ -223,10 +241,7 @@ class Optimizer:
         # parameter converted after creation raises with nothing changed.
         for buckets in self._group_buckets:
             for bucket in buckets:
-                for i, p in enumerate(bucket.params):
-                    if p.raw is not bucket.views[i] or (
-                            p.grad is not None and p.grad.raw is not bucket.grad_views[i]):
-                        bucket.adopt(i)
+                bucket.sync()
         for group, buckets in zip(self.param_groups, self._group_buckets):
             names = self._buffers(group)
             for bucket in buckets:
@@ -236,18 +251,15 @@ class Optimizer:
     def _step_bucket(self, group, bucket, names):
         params, entries = bucket.params, bucket.entries
         t = bucket.common_step
-        if t and bucket.entry_names[0] == tuple(names):
-            for p in params:
-                if p.grad is None:
-                    break
-            else:  # the usual step: every parameter, one update, buffers already made
-                self._update(group, bucket.flat, bucket.grad,
-                             {name: bucket.state[name] for name in names}, t + 1)
-                for entry in entries:
-                    entry["step"] = t + 1
-                bucket.common_step = t + 1
-                advance(bucket.version)
-                return
+        if bucket.complete and t and bucket.entry_names[0] == tuple(names):
+            # the usual step: every parameter, one update, buffers already made
+            self._update(group, bucket.flat, bucket.grad,
+                         {name: bucket.state[name] for name in names}, t + 1)
+            for entry in entries:
+                entry["step"] = t + 1
+            bucket.common_step = t + 1
+            advance(bucket.version)
+            return
         # Consecutive parameters that have gradients and equal step counts: one call
         # each; in the usual case that is the whole bucket.
         i, n = 0, len(params)
