@@ -52,14 +52,19 @@ comparison per node.
 """
 
 import functools
+import linecache
+import os
+import sys
 import weakref
 
+import numpy as np
 from numpy import broadcast_shapes as _np_broadcast
 
 from .tensor import Tensor
 
 _grad_enabled = True
 _clock = 0   # counts in-place ops; a node records it when it is made
+_anomaly = False   # detect_anomaly(): check every op's output and gradients
 
 
 def is_grad_enabled():
@@ -320,6 +325,8 @@ class Node:
     _out_version = None  # the version counter of the output, once it has one, if saved
     out_backend = None   # set by a forward whose result lives on another device
     _label = None        # or a function: node -> its name, for classes of many ops
+    _hooks = None        # functions of the gradient of this node's output (register_hook)
+    _created_at = None   # (file, line, source) of the user's call, under detect_anomaly
 
     @property
     def device(self):
@@ -420,6 +427,8 @@ class RawFunction(Node):
         out_backend = ctx.out_backend or backend
         if not isinstance(out, out_backend.array_type):
             out = out_backend.asarray(out)
+        if _anomaly:
+            _check_forward(ctx, out, out_backend)
         if record:
             ctx.inputs = args
             ctx._wanted = wanted
@@ -478,6 +487,8 @@ class Function(Node):
             raise TypeError(
                 f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__} "
                 f"(one output per Function: see README, 'PyTorch compatibility')")
+        if _anomaly:
+            _check_forward(ctx, out.raw, out._backend)
         # A new Tensor for the output, so that forward's own tensor (perhaps an input,
         # perhaps saved) is left as it was. They share the storage and its version
         # counter, whose base the output becomes, unless forward returned an input.
@@ -654,10 +665,13 @@ def backward(root, grad=None, retain_graph=False):
             g = backend.astype(g, root.dtype)
 
     if root.grad_fn is None:  # a leaf: d root / d root = 1
+        if _LEAF_HOOKS:
+            g = _run_leaf_hooks(root, g, backend)
         _accumulate(root, g, backend)
         return
 
     order = _topological_order(root.grad_fn)
+    hooked = {}   # id(leaf with hooks) -> (the leaf, the sum of its gradient so far)
     grads = {root.grad_fn: g}
     pop = grads.pop
     clock = _clock
@@ -665,6 +679,8 @@ def backward(root, grad=None, retain_graph=False):
         g = pop(node, None)
         if g is None:  # nothing flowed here (every path to it was cut)
             continue
+        if node._hooks is not None:   # Tensor.register_hook, retain_grad on its output
+            g = _run_hooks(node._hooks, g, node.out_backend or node.backend)
         in_grads = node.backward(node, g)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
@@ -673,6 +689,8 @@ def backward(root, grad=None, retain_graph=False):
             raise RuntimeError(
                 f"{type(node).__name__}.backward returned {len(in_grads)} gradients "
                 f"for {len(inputs)} inputs of forward")
+        if _anomaly:
+            _check_backward(node, in_grads)
         for i in node._wanted:                # the Tensor inputs that require grad
             gi = in_grads[i]
             if gi is None:
@@ -687,7 +705,11 @@ def backward(root, grad=None, retain_graph=False):
                 gi = be.astype(gi, data.dtype)
             fn = t.grad_fn if node._clock == clock else grad_fn_at(t, node._clock)
             if fn is None:
-                _accumulate(t, gi, be)
+                if _LEAF_HOOKS and _hooked_leaf(t):  # its hooks see the sum, at the end
+                    k = id(t)
+                    hooked[k] = (t, be.add(hooked[k][1], gi) if k in hooked else gi)
+                else:
+                    _accumulate(t, gi, be)
             elif fn in grads:
                 grads[fn] = be.add(grads[fn], gi)
             else:
@@ -695,6 +717,8 @@ def backward(root, grad=None, retain_graph=False):
         if not retain_graph:
             node._saved = _FREED
             node.inputs = ()
+    for t, g in hooked.values():
+        _accumulate(t, _run_leaf_hooks(t, g, t._backend), t._backend)
 
 
 def _fit(node, g, shape, be):
@@ -746,3 +770,242 @@ def _accumulate(leaf, g, backend):
         leaf.grad = Tensor._make(storage, backend)
     else:
         leaf.grad = Tensor._make(backend.copy(g), backend)
+
+
+# ---- hooks ---------------------------------------------------------------------------------
+#
+# A hook is a function of a gradient, called during backward; it may return a
+# replacement. A non-leaf tensor's hooks live on the node that made it (they see the
+# whole gradient of its output, once every consumer has contributed, before the node's
+# backward runs); a leaf's in _LEAF_HOOKS (they see the sum of its contributions, at
+# the end of the backward, before it is added to .grad). When no hook exists, the
+# engine pays one attribute or one dict test.
+
+_LEAF_HOOKS = {}   # id(leaf) -> (weak reference to it, [hook, ...])
+
+
+class RemovableHandle:
+    """What ``register_hook`` (and a Module's ``register_*_hook``) returns:
+    ``handle.remove()`` takes the hook away again. Also a context manager that
+    removes it on exit."""
+
+    def __init__(self, remove):
+        self._remove = remove
+
+    def remove(self):
+        if self._remove is not None:
+            self._remove()
+            self._remove = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+
+def _remover(hooks, hook, empty):
+    def remove():
+        for i, h in enumerate(hooks):
+            if h is hook:
+                del hooks[i]
+                break
+        if not hooks:
+            empty()
+    return remove
+
+
+def register_hook(t, hook):
+    """``t.register_hook(hook)``: ``hook(grad)`` is called with the gradient of t
+    during each backward; if it returns a Tensor, that replaces the gradient."""
+    if not callable(hook):
+        raise TypeError(f"register_hook: expected a function, got {type(hook).__name__}")
+    if not t._requires_grad:
+        raise RuntimeError("register_hook: cannot register a hook on a tensor that "
+                           "doesn't require gradient")
+    node = t.grad_fn
+    if node is None:
+        key = id(t)
+        entry = _LEAF_HOOKS.get(key)
+        if entry is None or entry[0]() is not t:
+            entry = _LEAF_HOOKS[key] = (
+                weakref.ref(t, lambda _, key=key: _LEAF_HOOKS.pop(key, None)), [])
+        hooks = entry[1]
+        hooks.append(hook)
+        return RemovableHandle(_remover(hooks, hook, lambda: _LEAF_HOOKS.pop(key, None)))
+    if node._hooks is None:
+        node._hooks = []
+    hooks = node._hooks
+    # the user's hooks run before retain_grad's store, as in PyTorch
+    at = len(hooks) - 1 if hooks and isinstance(hooks[-1], _RetainGrad) else len(hooks)
+    hooks.insert(at, hook)
+
+    def empty():
+        node._hooks = None
+    return RemovableHandle(_remover(hooks, hook, empty))
+
+
+class _RetainGrad:
+    """The hook ``retain_grad()`` puts on a non-leaf tensor: it keeps the gradient
+    in the tensor's ``.grad`` (adding to it on later backwards), as for a leaf."""
+
+    def __init__(self, t):
+        self.ref = weakref.ref(t)   # weak: the tensor holds the node that holds this
+
+    def __call__(self, grad):
+        t = self.ref()
+        if t is not None:
+            if t.grad is None:
+                t.grad = Tensor._make(grad._backend.copy(grad.raw), grad._backend)
+            else:
+                grad._backend.add_(t.grad.raw, grad.raw)
+
+
+def retain_grad(t):
+    """``t.retain_grad()``: keep a non-leaf tensor's gradient in ``t.grad`` (a
+    leaf's is kept anyway)."""
+    if not t._requires_grad:
+        raise RuntimeError("retain_grad: can't retain_grad on a tensor that doesn't "
+                           "require gradient")
+    node = t.grad_fn
+    if node is None or retains_grad(t):
+        return
+    if node._hooks is None:
+        node._hooks = []
+    node._hooks.append(_RetainGrad(t))
+
+
+def retains_grad(t):
+    hooks = t.grad_fn._hooks if t.grad_fn is not None else None
+    return bool(hooks) and isinstance(hooks[-1], _RetainGrad) and hooks[-1].ref() is t
+
+
+def _run_hooks(hooks, g, backend):
+    shape = g.shape
+    for hook in tuple(hooks):   # (a hook may remove itself)
+        result = hook(Tensor._make(g, backend))
+        if result is not None:
+            if not isinstance(result, Tensor) or result._backend is not backend \
+                    or tuple(result.shape) != tuple(shape) or result.dtype != g.dtype:
+                raise RuntimeError(
+                    f"hook {getattr(hook, '__name__', hook)!r} returned "
+                    f"{_describe(result)} for a gradient of shape {tuple(shape)}, dtype "
+                    f"{g.dtype} on {backend.name}: a hook returns None or a Tensor like "
+                    f"the gradient it was given")
+            g = result.raw
+    return g
+
+
+def _hooked_leaf(leaf):
+    entry = _LEAF_HOOKS.get(id(leaf))
+    return entry is not None and entry[0]() is leaf
+
+
+def _run_leaf_hooks(leaf, g, backend):
+    entry = _LEAF_HOOKS.get(id(leaf))
+    if entry is None or entry[0]() is not leaf:
+        return g
+    return _run_hooks(entry[1], g, backend)
+
+
+def _describe(x):
+    if isinstance(x, Tensor):
+        return f"a Tensor of shape {x.shape}, dtype {x.dtype} on {x.device}"
+    return f"a {type(x).__name__}"
+
+
+# ---- anomaly detection ---------------------------------------------------------------------
+
+
+class detect_anomaly:
+    """Context manager and decorator: while on, every op checks its output, and every
+    node of a backward the gradients it returns, for NaN and inf; the first one found
+    raises RuntimeError naming the op and the line of your code that called it.
+
+    Unlike PyTorch's, it also checks forward outputs, so a NaN is caught where it is
+    made (``log`` of a negative number), not where it later reaches a backward. It
+    slows every op down (each output is scanned, each node remembers its caller):
+    turn it on to find a NaN, not to train.
+    """
+
+    def __init__(self, check_nan=True):
+        self.check_nan = bool(check_nan)
+
+    def __enter__(self):
+        global _anomaly
+        self._prev = _anomaly
+        _anomaly = self.check_nan
+
+    def __exit__(self, *exc):
+        global _anomaly
+        _anomaly = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with detect_anomaly(self.check_nan):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def set_detect_anomaly(mode):
+    """Turn anomaly detection on or off (the same as entering ``detect_anomaly()``)."""
+    global _anomaly
+    _anomaly = bool(mode)
+
+
+def is_anomaly_enabled():
+    return _anomaly
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_frame():
+    """(file, line, source text) of the innermost caller outside minigrad's package."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(_PACKAGE):
+            line = frame.f_lineno
+            return filename, line, linecache.getline(filename, line).strip()
+        frame = frame.f_back
+    return None
+
+
+def _where(at):
+    if at is None:
+        return "(called before detect_anomaly was on)"
+    filename, line, text = at
+    return f"called at {filename}:{line}" + (f": {text}" if text else "")
+
+
+def _finite(array, backend):
+    host = array if isinstance(array, np.ndarray) else backend.to_numpy(array)
+    return host.dtype.kind != "f" or bool(np.isfinite(host).all())
+
+
+def _op_name(node):
+    return _name(node)[:-len("Backward")]
+
+
+def _check_forward(ctx, out, backend):
+    """Under detect_anomaly: raise if op ``ctx`` produced NaN or inf; note where it
+    was called, for a later backward's message."""
+    ctx._created_at = at = _user_frame()
+    if not _finite(out, backend):
+        raise RuntimeError(
+            f"detect_anomaly: {_op_name(ctx)} returned NaN or inf values in its output "
+            f"(forward), {_where(at)}")
+
+
+def _check_backward(node, in_grads):
+    backend = node.backend
+    for i, g in enumerate(in_grads):
+        if g is not None and not _finite(g, backend):
+            raise RuntimeError(
+                f"detect_anomaly: {_name(node)} returned NaN or inf values in its gradient "
+                f"for input {i} (backward); its forward, {_op_name(node)}, was "
+                f"{_where(node._created_at)}")

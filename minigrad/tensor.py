@@ -420,6 +420,25 @@ class Tensor:
         """
         _autograd.backward(self, grad, retain_graph)
 
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with this tensor's gradient during every backward; a
+        Tensor it returns replaces the gradient. Returns a handle: ``.remove()``.
+
+        >>> h = y.register_hook(lambda g: print(g.norm()))   # see ∂L/∂y go by
+        >>> h = w.register_hook(lambda g: g.clamp(-1, 1))    # clip w's gradient
+        """
+        return _autograd.register_hook(self, hook)
+
+    def retain_grad(self):
+        """Keep this (non-leaf) tensor's gradient in ``.grad`` after backward, as a
+        leaf's is."""
+        _autograd.retain_grad(self)
+
+    @property
+    def retains_grad(self):
+        """Whether ``retain_grad()`` was called on this non-leaf tensor."""
+        return _autograd.retains_grad(self)
+
     def detach(self):
         """The same storage (shared, not copied) as a new leaf that does not require
         grad; it shares the version counter too, as in PyTorch."""

@@ -10,6 +10,7 @@ from ..functions import activation as _act
 from .. import random as _random
 from ..tensor import Tensor, _axis, _backend_for, _normalize_dtype, get_default_dtype
 from . import functional as F
+from . import module as _module
 from .module import Module, Parameter
 
 _NO_ACTIVATION = (_act.Activation.act, 0.0, 0.0)  # (code, p, q) of a Linear alone
@@ -286,7 +287,10 @@ class Sequential(Module):
             setattr(self, str(i), m)
 
     def forward(self, x):
-        for module, act_module in self._plan():
+        plan = self.__dict__.get("_cached_plan")
+        if plan is None or self.__dict__["_plan_hooks"] != _module.hooks_version:
+            plan = self._plan()
+        for module, act_module in plan:
             if act_module is None:
                 x = module(x)
             else:  # a Linear and the activation after it, as one node
@@ -294,23 +298,23 @@ class Sequential(Module):
         return x
 
     def _plan(self):
-        """[(module, the activation module to fuse into it, or None)], made on first use
-        and again after the modules change (__setattr__ and __delattr__ drop it)."""
-        plan = self.__dict__.get("_cached_plan")
-        if plan is not None:
-            return plan
+        """[(module, the activation module to fuse into it, or None)]. forward makes it
+        on first use and keeps it until the modules change (__setattr__ and
+        __delattr__ drop it) or a hook is added or removed anywhere."""
         mods = tuple(self._modules.values())
         plan, i = [], 0
         while i < len(mods):
             m = mods[i]
             nxt = mods[i + 1] if i + 1 < len(mods) else None
-            if type(m) is Linear and _fuses(nxt):
+            # (a module with hooks runs as itself, so that they see its call)
+            if type(m) is Linear and _fuses(nxt) and not m._hooked and not nxt._hooked:
                 plan.append((m, nxt))
                 i += 2
             else:
                 plan.append((m, None))
                 i += 1
         object.__setattr__(self, "_cached_plan", plan)
+        object.__setattr__(self, "_plan_hooks", _module.hooks_version)
         return plan
 
     def __setattr__(self, name, value):

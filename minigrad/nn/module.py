@@ -4,7 +4,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..autograd import no_grad
+from .. import autograd as _autograd
+from ..autograd import RawFunction, RemovableHandle, no_grad
 from ..backend import get_backend
 from ..tensor import _ALIASES as _DTYPE_NAMES
 from ..tensor import Tensor, _normalize_dtype, float32, float64
@@ -98,8 +99,62 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
+    # Hooks (register_forward_hook, register_full_backward_hook): a module with none
+    # costs __call__ one attribute test.
+    _hooked = False
+
     def __call__(self, *args, **kwargs):
+        if self._hooked:
+            return self._call_hooked(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # ---- hooks ----------------------------------------------------------------
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, inputs, output)`` after every forward (``inputs`` is the
+        tuple of positional arguments); if it returns a value, that replaces the
+        output. Returns a handle: ``.remove()``."""
+        return self._add_hook("_forward_hooks", hook)
+
+    def register_full_backward_hook(self, hook):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with
+        respect to this module's inputs have been computed: tuples with one entry per
+        Tensor input and output (None where an input needs no gradient). If it returns
+        a tuple, that replaces ``grad_input``. Returns a handle: ``.remove()``."""
+        return self._add_hook("_backward_hooks", hook)
+
+    def _add_hook(self, kind, hook):
+        if not callable(hook):
+            raise TypeError(f"{kind[1:-1]}: expected a function, got {type(hook).__name__}")
+        hooks = self.__dict__.get(kind)
+        if hooks is None:
+            hooks = {}
+            object.__setattr__(self, kind, hooks)
+        key = object()
+        hooks[key] = hook
+        object.__setattr__(self, "_hooked", True)
+        _hooks_changed()
+
+        def remove():
+            hooks.pop(key, None)
+            object.__setattr__(self, "_hooked", bool(
+                self.__dict__.get("_forward_hooks") or self.__dict__.get("_backward_hooks")))
+            _hooks_changed()
+        return RemovableHandle(remove)
+
+    def _call_hooked(self, args, kwargs):
+        backward_hooks = self.__dict__.get("_backward_hooks")
+        if backward_hooks and _autograd.is_grad_enabled():
+            gate = _BackwardHooks(self, list(backward_hooks.values()))
+            args = gate.enter(args)
+        else:
+            gate = None
+        output = self.forward(*args, **kwargs)
+        for hook in list((self.__dict__.get("_forward_hooks") or {}).values()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output if gate is None else gate.leave(output)
 
     # ---- the tree -------------------------------------------------------------
 
@@ -312,3 +367,91 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n" + "\n".join(lines) + "\n)"
+
+
+# ---- hooks -----------------------------------------------------------------------------
+
+# Counts hook registrations and removals: Sequential remakes its plan when it moved,
+# so that a module with hooks runs as itself, not fused with its neighbour.
+hooks_version = 0
+
+
+def _hooks_changed():
+    global hooks_version
+    hooks_version += 1
+
+
+class BackwardHook(RawFunction):
+    """The identity, as a node of the graph: its backward sees the gradient flowing
+    through one side of a module with backward hooks and hands it to ``gate``."""
+
+    @staticmethod
+    def forward(ctx, x, gate, index):
+        ctx.gate, ctx.index = gate, index
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.gate.passed(ctx.index, grad, ctx.backend), None, None
+
+
+class _BackwardHooks:
+    """One forward of a module with full backward hooks: identity nodes on its Tensor
+    inputs (index ≥ 0) and on its output (index −1). The output's node runs first in
+    backward and keeps grad_output; the hooks run when the last input's node has run,
+    or at once when no input needs a gradient."""
+
+    def __init__(self, module, hooks):
+        self.module, self.hooks = module, hooks
+        self.grad_output = None
+        self.inputs = []       # positions of the Tensor inputs
+        self.waiting = set()   # of those, the ones whose gradient is still to come
+        self.grad_input = []
+
+    def enter(self, args):
+        args = list(args)
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor):
+                self.inputs.append(i)
+                if a.requires_grad:
+                    self.waiting.add(len(self.grad_input))
+                    args[i] = BackwardHook.apply(a, self, len(self.grad_input))
+                self.grad_input.append(None)
+        return tuple(args)
+
+    def leave(self, output):
+        if not isinstance(output, Tensor) or not output.requires_grad:
+            return output
+        return BackwardHook.apply(output, self, -1)
+
+    def passed(self, index, grad, backend):
+        if index < 0:
+            self.grad_output = Tensor._make(grad, backend)
+            if not self.waiting:
+                self._run()
+            return grad
+        self.grad_input[index] = Tensor._make(grad, backend)
+        self.waiting.discard(index)
+        if not self.waiting:
+            self._run()
+            replaced = self.grad_input[index]
+            return grad if replaced is None else replaced.raw
+        return grad  # (a replacement can only reach the input whose node runs last)
+
+    def _run(self):
+        grad_input = tuple(self.grad_input)
+        for hook in self.hooks:
+            result = hook(self.module, grad_input, (self.grad_output,))
+            if result is not None:
+                result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+                if len(result) != len(grad_input):
+                    raise RuntimeError(
+                        f"backward hook of {type(self.module).__name__} returned "
+                        f"{len(result)} gradients for {len(grad_input)} inputs")
+                if len(self.inputs) > 1:
+                    raise RuntimeError(
+                        f"backward hook of {type(self.module).__name__}: replacing "
+                        f"grad_input is supported for a module with one Tensor input; "
+                        f"this one has {len(self.inputs)}")
+                grad_input = result
+        self.grad_input = list(grad_input)

@@ -253,8 +253,9 @@ class Optimizer:
         t = bucket.common_step
         if bucket.complete and t and bucket.entry_names[0] == tuple(names):
             # the usual step: every parameter, one update, buffers already made
+            state = bucket.state
             self._update(group, bucket.flat, bucket.grad,
-                         {name: bucket.state[name] for name in names}, t + 1)
+                         {name: state[name] for name in names} if names else {}, t + 1)
             for entry in entries:
                 entry["step"] = t + 1
             bucket.common_step = t + 1
