@@ -57,7 +57,8 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed, seed
 from .serialization import load, save
-from . import data, metrics, nn, optim, utils
+from . import data, metrics, nn, optim, utils, viz
+from .tracing import trace
 
 # PyTorch's names for the dtypes (these shadow the builtins only inside minigrad's namespace)
 float = float32
