@@ -49,7 +49,18 @@ def linear_forward(act):
                     acc += x[i, k] * w[j, k]
                 out[i, j] = activate(act, acc, p, q)
 
+    linear_forward.py_func.flops = _forward_flops   # for minigrad.trace()
     return linear_forward
+
+
+def _forward_flops(x, w, b, p, q, out):
+    """The multiply-adds of the product, 2·N·K·M FLOPs (the bias and f not counted)."""
+    return 2 * x.shape[0] * x.shape[1] * w.shape[0]
+
+
+def _backward_flops(grad, x, w, s, p, q, gx, gw, gb):
+    """2·N·K·M FLOPs for each of gw and gx that is computed."""
+    return 2 * x.shape[0] * x.shape[1] * w.shape[0] * ((gx.shape[0] > 0) + (gw.shape[0] > 0))
 
 
 @functools.cache
@@ -97,4 +108,5 @@ def linear_backward(act):
                     for k in range(k_in):
                         gx[i, k] += delta[j] * w[j, k]
 
+    linear_backward.py_func.flops = _backward_flops
     return linear_backward

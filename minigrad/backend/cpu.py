@@ -26,6 +26,11 @@ _LINEAR_BACKWARD = KernelTable(_dense.linear_backward)
 
 
 
+# Every matrix product of this backend is a call of _matmul: BLAS, through NumPy.
+# (minigrad.trace() puts a recording function in its place while a trace is open.)
+_BLAS_MATMUL = np.matmul
+_matmul = _BLAS_MATMUL
+
 _UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
 
 _UNUSED = {}
@@ -292,17 +297,20 @@ class CPUBackend:
 
     # ---- matrix products (BLAS) -------------------------------------------------
 
-    matmul = staticmethod(np.matmul)
+    @staticmethod
+    def matmul(a, b):
+        """a b, with NumPy's broadcasting of leading dimensions."""
+        return _matmul(a, b)
 
     @staticmethod
     def matmul_tn(a, b, out=None):
         """aᵀ b without materialising aᵀ (into ``out`` when given)."""
-        return np.matmul(a.T, b, out=out)
+        return _matmul(a.T, b, out=out)
 
     @staticmethod
     def matmul_nt(a, b):
         """a bᵀ without materialising bᵀ."""
-        return a @ b.T
+        return _matmul(a, b.T)
 
     # ---- the dense layer, fused with its activation ----------------------------------
     # ``act`` is an activation code of kernels/activations.py, p and q its parameters.
@@ -318,7 +326,7 @@ class CPUBackend:
             _LINEAR_FORWARD[act](_contiguous(x), w, _unused(w.dtype, 1) if b is None else b,
                                  p, q, h)
             return h
-        h = x @ w.T                           # BLAS; then bias and f in one pass, in place
+        h = _matmul(x, w.T)                   # BLAS; then bias and f in one pass, in place
         if b is not None:
             _BIAS_FORWARD[act](h, b, p, q, h)
         elif act != _A.IDENTITY:
@@ -351,8 +359,8 @@ class CPUBackend:
                 gb if need_b else _unused(dt, 1))
             return gx, gw if need_w else None, gb if need_b else None
         delta = grad if act == _A.IDENTITY else CPUBackend.activation_backward(act, grad, s, p, q)
-        gx = delta @ w if need_x else None
-        gw = np.matmul(delta.T, x, out=gw) if need_w else None
+        gx = _matmul(delta, w) if need_x else None
+        gw = _matmul(delta.T, x, out=gw) if need_w else None
         gb = CPUBackend.column_sums(delta, out=gb) if need_b else None
         return gx, gw, gb
 

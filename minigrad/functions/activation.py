@@ -76,6 +76,7 @@ class LinearActivation(RawFunction):
 
     @staticmethod
     def forward(ctx, x, weight, bias, f):
+        ctx.f, ctx.has_bias = f, bias is not None   # first: they name the node
         act, p, q = f
         if act in _READS_INPUT:  # keep z for f′: the layer, then f (two passes)
             z = ctx.backend.linear(x, weight, bias, _IDENTITY)
@@ -84,7 +85,6 @@ class LinearActivation(RawFunction):
         else:                    # f′ from h: the layer and f in one pass
             h = ctx.backend.linear(x, weight, bias, act, p, q)
             ctx.save_for_backward(x, weight, h)
-        ctx.f, ctx.has_bias = f, bias is not None
         return h
 
     @staticmethod
