@@ -32,6 +32,7 @@ import minigrad as mg  # noqa: E402
 from minigrad import nn, optim  # noqa: E402
 from minigrad.data import DataLoader, TensorDataset, load_digits, train_test_split  # noqa: E402
 from minigrad.metrics import accuracy  # noqa: E402
+from minigrad.utils.progress import Progress  # noqa: E402
 
 MINI_BATCH = 32
 
@@ -97,8 +98,10 @@ def evaluate(model, data):
     return loss, acc
 
 
-def train(name, opt_class, opt_args, batch_size, epochs, initial_state, data, seed):
-    """One run from ``initial_state``; returns a dict of what the table and plot show."""
+def train(name, opt_class, opt_args, batch_size, epochs, initial_state, data, seed,
+          progress=None):
+    """One run from ``initial_state``; returns a dict of what the table and plot show.
+    ``progress`` (a minigrad.utils.progress.Progress) is advanced once per epoch."""
     model = build_model(data["device"])
     model.load_state_dict(initial_state)  # every run starts from the very same weights
     opt = opt_class(model.parameters(), **opt_args)
@@ -122,6 +125,8 @@ def train(name, opt_class, opt_args, batch_size, epochs, initial_state, data, se
         loss, acc = evaluate(model, data)
         losses.append(loss)
         accuracies.append(acc)
+        if progress is not None:
+            progress.update(run=name, loss=f"{loss:.4f}", accuracy=f"{acc:.2%}")
     return dict(name=name, optimizer=opt_class.__name__, settings=opt_args,
                 batch_size=batch_size, epochs=epochs, updates=epochs * len(loader),
                 losses=losses, accuracies=accuracies, loss=losses[-1],
@@ -341,7 +346,8 @@ def main(argv=None):
           f"{len(runs)} runs from the same initial weights")
 
     warm_up(runs, initial_state, data)
-    results = [train(*run, initial_state, data, args.seed) for run in runs]
+    with Progress(total=sum(run[4] for run in runs), desc="epochs") as progress:
+        results = [train(*run, initial_state, data, args.seed, progress) for run in runs]
     print_digits_table(results, len(X_train))
 
     surfaces = run_surfaces()
