@@ -55,6 +55,7 @@ import functools
 import linecache
 import os
 import sys
+import threading
 import weakref
 
 import numpy as np
@@ -62,13 +63,58 @@ from numpy import broadcast_shapes as _np_broadcast
 
 from .tensor import Tensor
 
-_grad_enabled = True
 _clock = 0   # counts in-place ops; a node records it when it is made
-_anomaly = False   # detect_anomaly(): check every op's output and gradients
+
+# ---- modes, per thread ----------------------------------------------------------------------
+#
+# Grad mode and anomaly mode belong to a thread, as in PyTorch: a thread evaluating
+# under no_grad() does not stop another from recording its graph. Each is kept in
+# _thread, and each has a module-level fast path that the ops read first:
+# _grad_enabled is True while no thread has grad mode off (then no op needs to ask
+# its thread), _anomaly is False while no thread has anomaly mode on. So an op pays
+# one global read in the usual case, as it did when the modes were global.
+
+
+class _ThreadModes(threading.local):
+    grad = True       # this thread's grad mode
+    anomaly = False   # this thread's anomaly mode
+
+
+_thread = _ThreadModes()
+_modes_lock = threading.Lock()
+_grad_enabled = True   # no thread has grad mode off (else: ask _thread.grad)
+_grad_off = 0          # how many threads have it off
+_anomaly = False       # some thread has anomaly mode on (then: ask _thread.anomaly)
+_anomaly_on = 0        # how many
+
+
+def _set_grad_mode(mode):
+    """Set this thread's grad mode; returns its previous one."""
+    global _grad_enabled, _grad_off
+    prev = _thread.grad
+    if mode != prev:
+        with _modes_lock:
+            _thread.grad = mode
+            _grad_off += -1 if mode else 1
+            _grad_enabled = _grad_off == 0
+    return prev
+
+
+def _set_anomaly_mode(mode):
+    """Set this thread's anomaly mode; returns its previous one."""
+    global _anomaly, _anomaly_on
+    prev = _thread.anomaly
+    if mode != prev:
+        with _modes_lock:
+            _thread.anomaly = mode
+            _anomaly_on += 1 if mode else -1
+            _anomaly = _anomaly_on > 0
+    return prev
 
 
 def is_grad_enabled():
-    return _grad_enabled
+    """This thread's grad mode."""
+    return _grad_enabled or _thread.grad
 
 
 class no_grad:
@@ -85,13 +131,10 @@ class no_grad:
         return super().__new__(cls)
 
     def __enter__(self):
-        global _grad_enabled
-        self._prev = _grad_enabled
-        _grad_enabled = False
+        self._prev = _set_grad_mode(False)
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self._prev
+        _set_grad_mode(self._prev)
         return False
 
     def __call__(self, fn):
@@ -106,9 +149,7 @@ class enable_grad(no_grad):
     """The opposite of :class:`no_grad`: record a graph even inside one."""
 
     def __enter__(self):
-        global _grad_enabled
-        self._prev = _grad_enabled
-        _grad_enabled = True
+        self._prev = _set_grad_mode(True)
 
 
 class set_grad_enabled:
@@ -117,22 +158,18 @@ class set_grad_enabled:
     or decorator it restores the previous mode afterwards."""
 
     def __init__(self, mode):
-        global _grad_enabled
-        self._prev = _grad_enabled
         self.mode = bool(mode)
-        _grad_enabled = self.mode
+        self._prev = _set_grad_mode(self.mode)
 
     def __enter__(self):
         return None
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self._prev
+        _set_grad_mode(self._prev)
         return False
 
     def __call__(self, fn):
-        global _grad_enabled
-        _grad_enabled = self._prev   # as a decorator it is not a call that sets the mode
+        _set_grad_mode(self._prev)   # as a decorator it is not a call that sets the mode
         mode = self.mode
 
         @functools.wraps(fn)
@@ -419,7 +456,7 @@ class RawFunction(Node):
         if backend is None:
             raise TypeError(f"{cls.__name__}.apply needs at least one Tensor argument")
 
-        record = _grad_enabled and wanted
+        record = (_grad_enabled or _thread.grad) and wanted
         ctx = cls()
         ctx.backend = backend
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
@@ -427,7 +464,7 @@ class RawFunction(Node):
         out_backend = ctx.out_backend or backend
         if not isinstance(out, out_backend.array_type):
             out = out_backend.asarray(out)
-        if _anomaly:
+        if _anomaly and _thread.anomaly:
             _check_forward(ctx, out, out_backend)
         if record:
             ctx.inputs = args
@@ -477,7 +514,7 @@ class Function(Node):
     def apply(cls, *args):
         backend = _device_of(cls, args)
         needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-        record = _grad_enabled and any(needs)
+        record = (_grad_enabled or _thread.grad) and any(needs)
         ctx = cls()
         ctx.backend = backend
         ctx.needs_input_grad = needs if record else (False,) * len(args)
@@ -487,7 +524,7 @@ class Function(Node):
             raise TypeError(
                 f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__} "
                 f"(one output per Function: see README, 'PyTorch compatibility')")
-        if _anomaly:
+        if _anomaly and _thread.anomaly:
             _check_forward(ctx, out.raw, out._backend)
         # A new Tensor for the output, so that forward's own tensor (perhaps an input,
         # perhaps saved) is left as it was. They share the storage and its version
@@ -689,7 +726,7 @@ def backward(root, grad=None, retain_graph=False):
             raise RuntimeError(
                 f"{type(node).__name__}.backward returned {len(in_grads)} gradients "
                 f"for {len(inputs)} inputs of forward")
-        if _anomaly:
+        if _anomaly and _thread.anomaly:
             _check_backward(node, in_grads)
         for i in node._wanted:                # the Tensor inputs that require grad
             gi = in_grads[i]
@@ -933,13 +970,10 @@ class detect_anomaly:
         self.check_nan = bool(check_nan)
 
     def __enter__(self):
-        global _anomaly
-        self._prev = _anomaly
-        _anomaly = self.check_nan
+        self._prev = _set_anomaly_mode(self.check_nan)
 
     def __exit__(self, *exc):
-        global _anomaly
-        _anomaly = self._prev
+        _set_anomaly_mode(self._prev)
         return False
 
     def __call__(self, fn):
@@ -951,13 +985,13 @@ class detect_anomaly:
 
 
 def set_detect_anomaly(mode):
-    """Turn anomaly detection on or off (the same as entering ``detect_anomaly()``)."""
-    global _anomaly
-    _anomaly = bool(mode)
+    """Turn this thread's anomaly detection on or off."""
+    _set_anomaly_mode(bool(mode))
 
 
 def is_anomaly_enabled():
-    return _anomaly
+    """This thread's anomaly mode."""
+    return _anomaly and _thread.anomaly
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep

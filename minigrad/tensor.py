@@ -852,7 +852,7 @@ class Tensor:
         ``t[i].add_(v)`` raises.
         """
         be = self._backend
-        tracked = _autograd._grad_enabled and (self._requires_grad or any(
+        tracked = _autograd.is_grad_enabled() and (self._requires_grad or any(
             isinstance(a, Tensor) and a._requires_grad for a in args))
         if tracked:
             if self.grad_fn is None and self._requires_grad:
@@ -908,7 +908,7 @@ class Tensor:
         to self's shape (``p -= lr * p.grad`` under no_grad): one pass of the backend's
         in-place kernel. Anything else: the general rule of _inplace."""
         other = self._operand_for(other, name)
-        if (self.raw.dtype.kind == "f" and not (_autograd._grad_enabled and (
+        if (self.raw.dtype.kind == "f" and not (_autograd.is_grad_enabled() and (
                 self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)))):
             if not isinstance(other, Tensor) or _broadcasts_to(other.shape, self.shape):
                 self._backend.binary_(op, self.raw, other.raw if isinstance(other, Tensor) else other)
@@ -961,7 +961,7 @@ class Tensor:
             value = value.item()
         if not isinstance(value, (numbers.Number, np.generic)):
             raise TypeError(f"fill_: value must be a number, got {type(value).__name__}")
-        if _autograd._grad_enabled and self._requires_grad:
+        if _autograd.is_grad_enabled() and self._requires_grad:
             return self._inplace("fill_", lambda a: _F.Full.apply(a, value))
         self._backend.fill_(self.raw, value)
         _autograd.bump_version(self)
@@ -980,7 +980,7 @@ class Tensor:
         if not _broadcasts_to(src.shape, self.shape):
             raise ValueError(f"copy_: a tensor of shape {src.shape} cannot be copied into "
                                f"one of shape {self.shape}")
-        if _autograd._grad_enabled and (self._requires_grad or src._requires_grad):
+        if _autograd.is_grad_enabled() and (self._requires_grad or src._requires_grad):
             def compute(a, s):
                 return (s if s.dtype == a.dtype else s.to(dtype=a.dtype)).expand(*a.shape).clone()
             return self._inplace("copy_", compute, src)
@@ -999,7 +999,7 @@ class Tensor:
             value = value.item() if isinstance(value, np.generic) else value
         else:
             value = tensor(value, dtype=self.dtype, device=self.device)
-        if _autograd._grad_enabled and (self._requires_grad or (
+        if _autograd.is_grad_enabled() and (self._requires_grad or (
                 isinstance(value, Tensor) and value._requires_grad)):
             self._inplace("item assignment", lambda a, v: _F.SetItem.apply(a, index, v), value)
             return
