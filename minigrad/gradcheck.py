@@ -27,7 +27,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
 
     and requires |analytic − numeric| ≤ atol + rtol·|numeric| everywhere.
     Returns True, or raises GradcheckError naming the input, the worst element and
-    both values.
+    both values; a NaN or infinite gradient, analytic or numerical, fails too.
     """
     args = tuple(
         Tensor._make(a._backend.astype(a.raw, float64), a._backend, True)
@@ -73,6 +73,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
                 flat[k] = orig
                 _sync(x, host)
                 numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+        for name, g in (("analytic", analytic), ("numerical", numeric)):
+            bad = ~np.isfinite(g)
+            if bad.any():   # a NaN compares false with everything: it would pass below
+                k = np.unravel_index(int(np.argmax(bad)), x.shape)
+                raise GradcheckError(
+                    f"gradcheck: input {i} (shape {x.shape}), element "
+                    f"{tuple(int(j) for j in k)}: the {name} gradient is {g[k]} "
+                    f"(analytic {analytic[k]:.8g}, numerical {numeric[k]:.8g})")
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if err.size and err.max() > 0:
             k = np.unravel_index(int(np.argmax(err)), x.shape)

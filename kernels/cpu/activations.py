@@ -84,13 +84,16 @@ def backward(act):
 
 @njit(cache=True, inline="always", error_model="numpy")
 def row_softmax(z, i, probs):
-    """Write softmax(z_i) into probs[i] and return lse_i = log Σ_j exp(z_ij): the
-    softmax kernels below and the cross-entropy kernels of losses.py share it.
+    """Write softmax(z_i) into probs[i] and return (m_i, log s_i), whose sum is
+    lse_i = log Σ_j exp(z_ij): the softmax kernels below and the cross-entropy
+    kernels of losses.py share it.
 
     Subtracting the row max m makes every exponent ≤ 0: no overflow, and the
     largest term is exp(0) = 1, so the log never sees 0. One exp per element:
     e_ij = exp(z_ij − m) goes into probs and into the sum s (in float64), then
-    probs_ij = e_ij / s, and lse_i = m + log s.
+    probs_ij = e_ij / s. m and log s come back apart: a caller computing
+    lse_i − z_ij writes it (m_i − z_ij) + log s_i, exact where m_i + log s_i would
+    round log s_i away (logits of 1e16: tied ones lose log 2).
     """
     m = -math.inf
     for j in range(z.shape[1]):
@@ -103,7 +106,7 @@ def row_softmax(z, i, probs):
         s += e
     for j in range(z.shape[1]):
         probs[i, j] = probs[i, j] / s
-    return m + math.log(s)
+    return m, math.log(s)
 
 
 @njit(cache=True, error_model="numpy")
@@ -125,6 +128,6 @@ def log_softmax_rows(x, out):
         s = 0.0
         for j in range(x.shape[1]):
             s += math.exp(x[i, j] - m)
-        shift = m + math.log(s)
+        log_s = math.log(s)   # (x − m) − log s, not x − (m + log s): see row_softmax
         for j in range(x.shape[1]):
-            out[i, j] = x[i, j] - shift
+            out[i, j] = (x[i, j] - m) - log_s

@@ -43,10 +43,10 @@ def first_invalid_class(target, num_classes, out):
 def softmax_xent_forward(z, target, scale, probs, losses, loss):
     """Softmax cross-entropy with class-index targets.
 
-    Per row i, with y_i = target[i]:
-        lse_i     = m_i + log Σ_j exp(z_ij − m_i),   m_i = max_j z_ij
-        probs_ij  = exp(z_ij − m_i) / Σ_k exp(z_ik − m_i)   (= softmax(z)_ij)
-        losses_i  = lse_i − z_{i,y_i}                 (= −log softmax(z)_{i,y_i})
+    Per row i, with y_i = target[i], m_i = max_j z_ij and s_i = Σ_j exp(z_ij − m_i):
+        probs_ij  = exp(z_ij − m_i) / s_i             (= softmax(z)_ij)
+        losses_i  = (m_i − z_{i,y_i}) + log s_i       (= lse_i − z_{i,y_i}
+                                                         = −log softmax(z)_{i,y_i})
 
         loss[0]   = scale · Σ_i losses_i
 
@@ -55,8 +55,8 @@ def softmax_xent_forward(z, target, scale, probs, losses, loss):
     """
     total = 0.0
     for i in range(z.shape[0]):
-        lse = row_softmax(z, i, probs)
-        losses[i] = lse - z[i, target[i]]
+        m, log_s = row_softmax(z, i, probs)
+        losses[i] = (m - z[i, target[i]]) + log_s   # (not lse − z: see row_softmax)
         total += losses[i]
     loss[0] = scale * total
 
@@ -79,18 +79,18 @@ def softmax_xent_backward(probs, target, scale, out):
 def softmax_xent_prob_forward(z, target, scale, probs, losses, loss):
     """Softmax cross-entropy with probability targets t (e.g. label smoothing).
 
-    Per row i, with lse_i and probs_ij as in softmax_xent_forward:
-        losses_i = −Σ_j t_ij log softmax(z)_ij = Σ_j t_ij (lse_i − z_ij)
+    Per row i, with m_i, s_i and probs_ij as in softmax_xent_forward:
+        losses_i = −Σ_j t_ij log softmax(z)_ij = Σ_j t_ij ((m_i − z_ij) + log s_i)
         loss[0]  = scale · Σ_i losses_i
 
     z, target, probs: (N, C); losses: (N,); loss: (1,).
     """
     total = 0.0
     for i in range(z.shape[0]):
-        lse = row_softmax(z, i, probs)
+        m, log_s = row_softmax(z, i, probs)
         row_loss = 0.0
         for j in range(z.shape[1]):
-            row_loss += target[i, j] * (lse - z[i, j])
+            row_loss += target[i, j] * ((m - z[i, j]) + log_s)
         losses[i] = row_loss
         total += losses[i]
     loss[0] = scale * total

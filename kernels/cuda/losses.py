@@ -32,8 +32,11 @@ from .reductions import block_max, block_sum, sum_all
 
 @cuda.jit(device=True, inline="always")
 def _row_logsumexp(z, i, t, buf):
-    """lse_i = m_i + log Σ_j exp(z_ij − m_i),  m_i = max_j z_ij, in float64, by
-    the whole block: thread t takes columns t, t + T, t + 2T, … of row i.
+    """(m_i, log s_i), m_i = max_j z_ij and s_i = Σ_j exp(z_ij − m_i), in float64,
+    by the whole block: thread t takes columns t, t + T, t + 2T, … of row i. Their
+    sum is lse_i; they come back apart for the reason row_softmax's docstring gives
+    (kernels/cpu/activations.py): (m_i − z_ij) + log s_i keeps what m_i + log s_i
+    would round away.
 
     Subtracting the row max makes every exponent ≤ 0: no overflow, and the
     largest term is exp(0) = 1, so the log never sees 0."""
@@ -48,7 +51,7 @@ def _row_logsumexp(z, i, t, buf):
     for j in range(t, z.shape[1], step):
         s += math.exp(z[i, j] - m)
     buf[t] = s
-    return m + math.log(block_sum(buf, t))
+    return m, math.log(block_sum(buf, t))
 
 
 # The softmax losses work row by row: each row needs its max and its sum of
@@ -104,22 +107,22 @@ def _softmax_xent_forward(z, target, probs, losses):
     i = cuda.blockIdx.x
     t = cuda.threadIdx.x
     buf = cuda.shared.array(ROW_THREADS, float64)
-    lse = _row_logsumexp(z, i, t, buf)
+    m, log_s = _row_logsumexp(z, i, t, buf)
     c = z.shape[1]
     if t == 0:
         y = target[i]
-        losses[i] = lse - z[i, y] if 0 <= y < c else math.nan  # never read z[i, C]
+        losses[i] = (m - z[i, y]) + log_s if 0 <= y < c else math.nan  # never read z[i, C]
     for j in range(t, c, cuda.blockDim.x):
-        probs[i, j] = math.exp(z[i, j] - lse)
+        probs[i, j] = math.exp((z[i, j] - m) - log_s)
 
 
 def softmax_xent_forward(z, target, scale, probs, losses, loss):
     """Softmax cross-entropy with class-index targets.
 
-    Per row i, with y_i = target[i]:
-        lse_i     = m_i + log Σ_j exp(z_ij − m_i),   m_i = max_j z_ij
-        probs_ij  = exp(z_ij − lse_i)                 (= softmax(z)_ij)
-        losses_i  = lse_i − z_{i,y_i}                 (= −log softmax(z)_{i,y_i})
+    Per row i, with y_i = target[i], m_i = max_j z_ij and s_i = Σ_j exp(z_ij − m_i):
+        probs_ij  = exp((z_ij − m_i) − log s_i)       (= softmax(z)_ij)
+        losses_i  = (m_i − z_{i,y_i}) + log s_i       (= lse_i − z_{i,y_i}
+                                                         = −log softmax(z)_{i,y_i})
 
         loss[0]   = scale · Σ_i losses_i              (Σ in float64)
 
@@ -168,11 +171,11 @@ def _softmax_xent_prob_forward(z, target, probs, losses):
     i = cuda.blockIdx.x
     t = cuda.threadIdx.x
     buf = cuda.shared.array(ROW_THREADS, float64)
-    lse = _row_logsumexp(z, i, t, buf)
+    m, log_s = _row_logsumexp(z, i, t, buf)
     row_loss = 0.0
     for j in range(t, z.shape[1], cuda.blockDim.x):
-        row_loss += target[i, j] * (lse - z[i, j])
-        probs[i, j] = math.exp(z[i, j] - lse)
+        row_loss += target[i, j] * ((m - z[i, j]) + log_s)
+        probs[i, j] = math.exp((z[i, j] - m) - log_s)
     buf[t] = row_loss
     row_loss = block_sum(buf, t)
     if t == 0:
@@ -182,8 +185,8 @@ def _softmax_xent_prob_forward(z, target, probs, losses):
 def softmax_xent_prob_forward(z, target, scale, probs, losses, loss):
     """Softmax cross-entropy with probability targets t (e.g. label smoothing).
 
-    Per row i, with lse_i and probs_ij as in softmax_xent_forward:
-        losses_i = −Σ_j t_ij log softmax(z)_ij = Σ_j t_ij (lse_i − z_ij)
+    Per row i, with m_i, s_i and probs_ij as in softmax_xent_forward:
+        losses_i = −Σ_j t_ij log softmax(z)_ij = Σ_j t_ij ((m_i − z_ij) + log s_i)
         loss[0]  = scale · Σ_i losses_i              (Σ in float64)
 
     z, target, probs: (N, C); losses: (N,); loss: (1,).

@@ -301,12 +301,15 @@ class Clamp(RawFunction):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         be, (lo, hi) = ctx.backend, ctx.bounds
-        inside = True
-        if lo is not None:
-            inside = be.ge(x, lo)
-        if hi is not None:
-            inside = be.logical_and(inside, be.le(x, hi))
-        return be.mul(grad, inside), None, None
+        if lo is None and hi is None:
+            return grad, None, None
+        if lo is None:
+            inside = be.le(x, hi)
+        else:
+            inside = be.ge(x, lo) if hi is None else be.logical_and(be.ge(x, lo), be.le(x, hi))
+        # where, not grad · inside: outside the bounds the gradient is 0 even when the
+        # gradient arriving there is NaN or inf (clamp(min=0).sqrt() at x < 0)
+        return be.where(inside, grad, 0.0), None, None
 
 
 class MatMul(RawFunction):

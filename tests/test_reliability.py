@@ -1,0 +1,65 @@
+"""Numeric edge cases and hostile inputs: each case once gave a wrong number or an
+unclear failure. Expected values are worked out beside each test."""
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+
+
+def test_clamp_then_sqrt_has_a_zero_gradient_below_the_floor():
+    # clamp(min=0) is 0 for x < 0, sqrt' there is 1/(2·0) = inf, and clamp's own
+    # derivative is 0: the product is 0 (as in PyTorch), not NaN from inf · 0
+    x = mg.tensor([-2.0, -0.5, 0.25, 4.0], requires_grad=True)
+    with np.errstate(divide="ignore"):
+        x.clamp(min=0).sqrt().sum().backward()
+    # d√x/dx = 1/(2√x): 1/(2·0.5) = 1 at 0.25, 1/(2·2) = 0.25 at 4
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 1.0, 0.25])
+
+
+def test_clamp_passes_the_gradient_inside_and_stops_it_outside_each_bound():
+    x = mg.tensor([-3.0, -1.0, 0.0, 1.0, 3.0], requires_grad=True)
+    (x.clamp(-1.0, 1.0) * mg.tensor([1.0, 2.0, 3.0, 4.0, 5.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 2, 3, 4, 0])
+    x.grad = None
+    x.clamp(max=0.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1, 1, 1, 0, 0])
+    assert x.grad.dtype == np.float32
+
+
+def test_gradcheck_fails_on_a_nan_gradient():
+    class NaNGrad(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * float("nan")
+
+    x = mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True)
+    with pytest.raises(mg.GradcheckError, match="analytic gradient is nan"):
+        mg.gradcheck(NaNGrad.apply, (x,))
+
+
+def test_gradcheck_fails_on_an_infinite_gradient():
+    x = mg.tensor([0.0, 1.0], dtype=mg.float64, requires_grad=True)   # d(1/x)/dx = −1/x²
+    with np.errstate(all="ignore"), pytest.raises(mg.GradcheckError,
+                                                   match="element \\(0,\\): the analytic gradient is -inf"):
+        mg.gradcheck(lambda t: 1.0 / t, (x,))
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_cross_entropy_of_tied_huge_logits_keeps_log_2(device):
+    # two equal logits: softmax (½, ½) whatever their size, so the loss is log 2 and
+    # the gradient (½ − 1, ½)/N; m + log s rounds log 2 away next to 1e16
+    for big in (1e16, 1e30):
+        z = mg.tensor([[big, big]], dtype=mg.float64, device=device, requires_grad=True)
+        loss = mg.nn.functional.cross_entropy(z, mg.tensor([0], device=device))
+        assert loss.item() == pytest.approx(np.log(2), rel=1e-12)
+        loss.backward()
+        np.testing.assert_allclose(z.grad.cpu().numpy(), [[-0.5, 0.5]], rtol=1e-12)
+        soft = mg.tensor([[0.25, 0.75]], dtype=mg.float64, device=device)
+        assert mg.nn.functional.cross_entropy(z, soft).item() == pytest.approx(np.log(2))
+        log_p = mg.nn.functional.log_softmax(z.detach(), dim=1)
+        np.testing.assert_allclose(log_p.cpu().numpy(), [[-np.log(2), -np.log(2)]], rtol=1e-12)
