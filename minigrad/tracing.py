@@ -225,8 +225,11 @@ def _cpu_dispatcher_classes():
     return CPUDispatcher, _DispatcherBase.__mro__[1].__call__
 
 
+_untraced_call = None   # numba's own call of a CPU kernel, while a trace is open
+
+
 def _traced_cpu_call(self, *args, **kwargs):
-    call = _cpu_dispatcher_classes()[1]
+    call = _untraced_call
     if _active is None:
         return call(self, *args, **kwargs)
     start = time.perf_counter()
@@ -291,7 +294,8 @@ _saved = {}
 
 
 def _install():
-    cpu_class, _ = _cpu_dispatcher_classes()
+    global _untraced_call
+    cpu_class, _untraced_call = _cpu_dispatcher_classes()
     cpu_class.__call__ = _traced_cpu_call
     from .backend import cpu as _cpu
     _cpu._matmul = _traced_matmul
