@@ -362,6 +362,7 @@ class Node:
     _out_version = None  # the version counter of the output, once it has one, if saved
     out_backend = None   # set by a forward whose result lives on another device
     _label = None        # or a function: node -> its name, for classes of many ops
+    _shape = None        # the shape of the output, as made: every gradient reaching it has it
     _hooks = None        # functions of the gradient of this node's output (register_hook)
     _created_at = None   # (file, line, source) of the user's call, under detect_anomaly
 
@@ -470,6 +471,7 @@ class RawFunction(Node):
             ctx.inputs = args
             ctx._wanted = wanted
             ctx._clock = _clock
+            ctx._shape = out.shape
             return Tensor._make(out, out_backend, True, ctx)
         return Tensor._make(out, out_backend)
 
@@ -537,6 +539,7 @@ class Function(Node):
             ctx.inputs = args
             ctx._wanted = [i for i, n in enumerate(needs) if n]
             ctx._clock = _clock
+            ctx._shape = out.raw.shape
             # The engine calls node.backward(node, raw_grad) on every node; this node
             # answers with _raw_backward, which hands Tensors to the class's backward.
             ctx.backward = _raw_backward
@@ -716,6 +719,8 @@ def backward(root, grad=None, retain_graph=False):
         g = pop(node, None)
         if g is None:  # nothing flowed here (every path to it was cut)
             continue
+        if g.shape != node._shape:  # its output's storage was replaced since (t.raw = …)
+            _replaced_output(node, g)
         if node._hooks is not None:   # Tensor.register_hook, retain_grad on its output
             g = _run_hooks(node._hooks, g, node.out_backend or node.backend)
         in_grads = node.backward(node, g)
@@ -756,6 +761,14 @@ def backward(root, grad=None, retain_graph=False):
             node.inputs = ()
     for t, g in hooked.values():
         _accumulate(t, _run_leaf_hooks(t, g, t._backend), t._backend)
+
+
+def _replaced_output(node, g):
+    raise RuntimeError(
+        f"{_name(node)}: the gradient reaching it has shape {tuple(g.shape)}, but it made "
+        f"an output of shape {tuple(node._shape)}: that tensor's storage was replaced "
+        f"after it was computed (t.raw = …). Replace storage outside a graph (on a leaf, "
+        f"or after backward), or use t.data = …, which checks the shape")
 
 
 def _fit(node, g, shape, be):

@@ -63,3 +63,50 @@ def test_cross_entropy_of_tied_huge_logits_keeps_log_2(device):
         assert mg.nn.functional.cross_entropy(z, soft).item() == pytest.approx(np.log(2))
         log_p = mg.nn.functional.log_softmax(z.detach(), dim=1)
         np.testing.assert_allclose(log_p.cpu().numpy(), [[-np.log(2), -np.log(2)]], rtol=1e-12)
+
+
+# ---- what once crashed the interpreter: run in a subprocess, so a crash fails the test ----
+
+def run_isolated(code):
+    """Run ``code`` in a fresh interpreter; (return code, output)."""
+    import subprocess
+    import sys
+    import textwrap
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=300)
+    return done.returncode, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("size", [2_000_000, 2])
+def test_replacing_a_graph_outputs_storage_raises_at_backward(size):
+    rc, out = run_isolated(f"""
+        import numpy as np, minigrad as mg
+        x = mg.randn(4, requires_grad=True)
+        y = x.relu()
+        y.raw = np.ones({size}, np.float32)     # bigger or smaller than the 4 relu made
+        try:
+            y.sum().backward()
+        except RuntimeError as e:
+            print("raised:", e)
+    """)
+    assert rc == 0, out       # no segfault (rc −11), no silent write past a buffer
+    assert "raised: ReLUBackward: the gradient reaching it has shape" in out
+    assert "made an output of shape (4,)" in out
+
+
+def test_a_class_index_far_out_of_range_through_the_kernel_level_function():
+    rc, out = run_isolated("""
+        import numpy as np, minigrad as mg
+        from minigrad.functions import CrossEntropyLoss
+        z = mg.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+        losses = CrossEntropyLoss.apply(z, mg.tensor([2, 10**12]), "none")
+        print("losses:", losses.numpy().tolist())
+    """)
+    assert rc == 0, out
+    # row 0: log(e + e² + e³) − 3 = 0.407606; row 1's class does not exist: NaN (as on a GPU)
+    assert "losses: [0.40760" in out and "nan]" in out
+
+
+def test_the_public_path_still_names_the_bad_class():
+    with pytest.raises(ValueError, match="class 1000000000000 is out of range"):
+        mg.nn.functional.cross_entropy(mg.zeros(2, 3), mg.tensor([0, 10**12]))

@@ -50,13 +50,18 @@ def softmax_xent_forward(z, target, scale, probs, losses, loss):
 
         loss[0]   = scale · Σ_i losses_i
 
-    z, probs: (N, C); target: (N,) int64 in [0, C); losses: (N,); loss: (1,).
+    z, probs: (N, C); target: (N,) int64 in [0, C) (a row whose class is not gets a
+    NaN loss); losses: (N,); loss: (1,).
     probs is softmax to the dtype's rounding: softmax_xent_backward uses it as is.
     """
     total = 0.0
     for i in range(z.shape[0]):
         m, log_s = row_softmax(z, i, probs)
-        losses[i] = (m - z[i, target[i]]) + log_s   # (not lse − z: see row_softmax)
+        y = target[i]
+        # (m − z) + log s, not lse − z: see row_softmax; a class outside [0, C) gives
+        # NaN, as on the GPU, instead of reading past the row (cross_entropy checks the
+        # classes first and raises; this guards the kernel-level calls)
+        losses[i] = (m - z[i, y]) + log_s if 0 <= y < z.shape[1] else math.nan
         total += losses[i]
     loss[0] = scale * total
 
