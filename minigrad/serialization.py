@@ -21,6 +21,11 @@ object with a type tag ``"t"``:
     {"t": "tensor", "i": 2, "requires_grad": true}
 
 JSON keeps ``true`` apart from ``1``, so bools stay bools and ints stay ints.
+
+A file from elsewhere is checked before it can cost much: its entries must be
+stored, not compressed (``save`` never compresses, so nothing inflates), each
+array's declared size must fit in the bytes its entry holds, and the tree may nest
+at most ``MAX_DEPTH`` levels. Anything else raises ValueError.
 """
 
 import json
@@ -36,6 +41,7 @@ from .tensor import Tensor, from_numpy
 _FORMAT = "minigrad"
 _VERSION = 1
 _META = "__minigrad__"
+MAX_DEPTH = 100   # how deeply a loaded tree may nest (a state dict nests 3 or 4 levels)
 
 
 def _where(path):
@@ -123,8 +129,9 @@ def save(obj, path):
     directory, name = os.path.split(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: directory {directory!r} does not exist")
+    _remove_abandoned(directory, name)
     while True:
-        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        tmp = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         try:
             f = open(tmp, "xb")  # "x": never reuse a file that exists; mode follows umask
         except FileExistsError:
@@ -142,6 +149,56 @@ def save(obj, path):
         except OSError:
             pass
         raise
+    _sync_directory(directory)   # so that the rename itself survives a power cut
+
+
+def _remove_abandoned(directory, name):
+    """Delete the temporaries that saves of ``name`` killed part way (SIGKILL, a
+    power cut) left behind: ``.NAME.PID.TOKEN.tmp`` whose process is gone."""
+    prefix = f".{name}."
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    for entry in entries:
+        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+            continue
+        parts = entry[len(prefix):-len(".tmp")].split(".")
+        if len(parts) != 2 or not parts[0].isdigit() or _alive(int(parts[0])):
+            continue
+        try:
+            os.unlink(os.path.join(directory, entry))
+        except OSError:
+            pass
+
+
+def _alive(pid):
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return True   # (no cheap, safe test there: leave the file)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True   # it exists, owned by someone else
+    return True
+
+
+def _sync_directory(directory):
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _not_ours(path, why):
@@ -167,13 +224,41 @@ def load(path):
         f.seek(0)
         try:
             with np.load(f, allow_pickle=False) as npz:
+                _check_entries(npz, path)
                 meta = _read_meta(npz, path)
-                return _decode(meta["root"], npz, path)
+                return _decode(meta["root"], npz, path, 0)
+        except RecursionError:
+            raise _not_ours(path, "its header nests too deeply") from None
         except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError,
                 TypeError, UnicodeDecodeError) as e:
             if isinstance(e, ValueError) and str(e).startswith("load: "):
                 raise
             raise _not_ours(path, f"{type(e).__name__}: {e}") from e
+
+
+def _check_entries(npz, path):
+    """Every entry stored as written (no compression: nothing inflates) and holding
+    at least the bytes its .npy header declares (no huge allocation for a small file)."""
+    for info in npz.zip.infolist():
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise _not_ours(path, f"entry {info.filename} is compressed")
+        if not info.filename.endswith(".npy"):
+            raise _not_ours(path, f"unexpected entry {info.filename}")
+        with npz.zip.open(info) as entry:
+            version = np.lib.format.read_magic(entry)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(entry)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(entry)
+            else:
+                raise _not_ours(path, f"entry {info.filename}: .npy version {version}")
+            header = entry.tell()
+        count = 1
+        for n in shape:
+            count *= n
+        if dtype.hasobject or header + count * dtype.itemsize > info.file_size:
+            raise _not_ours(path, f"entry {info.filename} declares {shape} {dtype}, more "
+                                  f"than its {info.file_size} bytes hold")
 
 
 def _read_meta(npz, path):
@@ -195,9 +280,12 @@ def _read_meta(npz, path):
     return meta
 
 
-def _decode(node, npz, path):
+def _decode(node, npz, path, depth):
     if node is None or isinstance(node, (bool, int, str)):
         return node
+    if depth >= MAX_DEPTH:
+        raise _not_ours(path, f"its tree nests deeper than {MAX_DEPTH} levels")
+    depth += 1
     if not isinstance(node, dict):
         raise _not_ours(path, f"unexpected node {node!r}")
     tag = node.get("t")
@@ -206,9 +294,9 @@ def _decode(node, npz, path):
         if len(keys) != len(values) or not all(
                 isinstance(k, (str, int)) and not isinstance(k, bool) for k in keys):
             raise _not_ours(path, "a damaged dict node")
-        return {k: _decode(v, npz, path) for k, v in zip(keys, values)}
+        return {k: _decode(v, npz, path, depth) for k, v in zip(keys, values)}
     if tag in ("list", "tuple"):
-        items = [_decode(v, npz, path) for v in node["v"]]
+        items = [_decode(v, npz, path, depth) for v in node["v"]]
         return items if tag == "list" else tuple(items)
     if tag == "float":
         return float.fromhex(node["v"])

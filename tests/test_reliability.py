@@ -110,3 +110,73 @@ def test_a_class_index_far_out_of_range_through_the_kernel_level_function():
 def test_the_public_path_still_names_the_bad_class():
     with pytest.raises(ValueError, match="class 1000000000000 is out of range"):
         mg.nn.functional.cross_entropy(mg.zeros(2, 3), mg.tensor([0, 10**12]))
+
+
+# ---- mg.load on files from elsewhere, mg.save after a killed save ------------------------
+
+def write_npz(path, entries, compressed=False):
+    """An .npz of raw .npy entries: name -> bytes."""
+    import zipfile
+    mode = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w", mode) as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+
+
+def npy_bytes(a, header_shape=None):
+    """``a`` as .npy bytes; ``header_shape`` overrides the shape the header declares."""
+    import io
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {
+        "descr": np.lib.format.dtype_to_descr(a.dtype), "fortran_order": False,
+        "shape": a.shape if header_shape is None else header_shape})
+    return buf.getvalue() + a.tobytes()
+
+
+def meta_bytes(root):
+    import json
+    text = json.dumps({"format": "minigrad", "version": 1, "root": root})
+    return npy_bytes(np.frombuffer(text.encode(), np.uint8))
+
+
+def test_load_refuses_a_deeply_nested_header_with_valueerror(tmp_path):
+    for depth in (150, 100_000):   # past MAX_DEPTH; past what json itself can parse
+        path = tmp_path / f"deep{depth}.mg"
+        text = '{"format": "minigrad", "version": 1, "root": ' + \
+            '{"t": "list", "v": [' * depth + "null" + "]}" * depth + "}"
+        write_npz(path, {"__minigrad__.npy": npy_bytes(np.frombuffer(text.encode(), np.uint8))})
+        with pytest.raises(ValueError, match="nest"):
+            mg.load(path)
+
+
+def test_load_refuses_a_declared_size_its_file_does_not_hold(tmp_path):
+    path = tmp_path / "huge.mg"
+    write_npz(path, {"__minigrad__.npy": meta_bytes({"t": "array", "i": 0}),
+                     "a0.npy": npy_bytes(np.zeros(4, np.float32), header_shape=(10**12,))})
+    with pytest.raises(ValueError, match=r"declares \(1000000000000,\) float32"):
+        mg.load(path)
+
+
+def test_load_refuses_compressed_entries_so_nothing_inflates(tmp_path):
+    path = tmp_path / "bomb.mg"
+    write_npz(path, {"__minigrad__.npy": meta_bytes({"t": "array", "i": 0}),
+                     "a0.npy": npy_bytes(np.zeros(1 << 20, np.float32))}, compressed=True)
+    assert path.stat().st_size < 100_000          # 4 MiB of zeros in a few kB
+    with pytest.raises(ValueError, match="compressed"):
+        mg.load(path)
+
+
+def test_a_save_removes_what_killed_saves_left_and_keeps_the_rest(tmp_path):
+    import subprocess
+    import sys
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()   # a finished process
+    dead = tmp_path / f".model.mg.{gone}.deadbeef.tmp"
+    dead.write_bytes(b"half a file")
+    mine = tmp_path / f".model.mg.{__import__('os').getpid()}.cafef00d.tmp"   # a live process
+    mine.write_bytes(b"in progress")
+    other = tmp_path / ".other.mg.1.deadbeef.tmp"                            # another file's
+    other.write_bytes(b"not ours to judge")
+    mg.save({"w": np.ones(3)}, tmp_path / "model.mg")
+    assert not dead.exists() and mine.exists() and other.exists()
+    np.testing.assert_array_equal(mg.load(tmp_path / "model.mg")["w"], np.ones(3))
