@@ -59,6 +59,7 @@ import threading
 import weakref
 
 import numpy as np
+from numba.core.errors import TypingError as _KernelTypeError
 from numpy import broadcast_shapes as _np_broadcast
 
 from .tensor import Tensor
@@ -402,6 +403,22 @@ def _name(node):
     return (type(node).__name__ if label is None else label(node)) + "Backward"
 
 
+def _unsupported(cls, raw):
+    """The error naming the op for arrays its kernels cannot take (numba's own error
+    names no op), or None when every array is of a kind they take."""
+    arrays = [a for a in raw if hasattr(a, "dtype")]
+    if all(a.dtype.isnative and (a.dtype.kind != "f" or a.dtype.itemsize in (4, 8))
+           for a in arrays):
+        return None
+    kinds = sorted({f"{a.dtype}" + ("" if a.dtype.isnative else f" ({a.dtype.str}, "
+                                                                "non-native byte order)")
+                    for a in arrays})
+    return TypeError(
+        f"{cls.__name__}: its kernels take float32 and float64 arrays in this machine's "
+        f"byte order (and int64 indices), got {', '.join(kinds)}; convert first, e.g. "
+        f"t.float(), or mg.tensor(array), which copies into native byte order")
+
+
 def _device_of(cls, args):
     """The backend shared by the Tensor arguments; raises if they are on two devices."""
     backend = None
@@ -461,7 +478,13 @@ class RawFunction(Node):
         ctx = cls()
         ctx.backend = backend
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
-        out = cls.forward(ctx, *raw)
+        try:
+            out = cls.forward(ctx, *raw)
+        except (_KernelTypeError, NotImplementedError) as e:   # (free unless raised)
+            error = _unsupported(cls, raw)
+            if error is None:
+                raise
+            raise error from e
         out_backend = ctx.out_backend or backend
         if not isinstance(out, out_backend.array_type):
             out = out_backend.asarray(out)

@@ -1042,7 +1042,11 @@ def _default_dtype(a, from_python):
     if kind in "iu":
         return int64
     if kind == "f":
-        return _default_float if from_python else a.dtype
+        if from_python:
+            return _default_float
+        # a NumPy array keeps its float dtype, in this machine's byte order (the copy
+        # below swaps a big-endian one); one that is not float32 or float64 is refused
+        return _normalize_dtype(a.dtype.newbyteorder("="))
     raise TypeError(f"tensor: unsupported data of dtype {a.dtype}")
 
 
@@ -1095,6 +1099,8 @@ def from_numpy(a):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(a).__name__}")
     if a.dtype.kind not in "biuf":
         raise TypeError(f"from_numpy: unsupported dtype {a.dtype}")
+    # (it shares a's memory as it is: a float16 or big-endian array is kept, as data,
+    # and an op that would hand it to a kernel says so: RawFunction.apply)
     return Tensor._make(a, get_backend("cpu"))
 
 

@@ -180,3 +180,23 @@ def test_a_save_removes_what_killed_saves_left_and_keeps_the_rest(tmp_path):
     mg.save({"w": np.ones(3)}, tmp_path / "model.mg")
     assert not dead.exists() and mine.exists() and other.exists()
     np.testing.assert_array_equal(mg.load(tmp_path / "model.mg")["w"], np.ones(3))
+
+
+# ---- dtypes the kernels cannot read: refused where the array enters, saying so ----------
+
+def test_float16_gets_a_clear_error_naming_the_op():
+    with pytest.raises(TypeError, match="unsupported dtype float16"):
+        mg.tensor(np.ones(3, np.float16))         # a copy: it must be a dtype we compute in
+    assert mg.tensor(np.ones(3, np.float16), dtype=mg.float32).dtype == np.float32
+    shared = mg.from_numpy(np.ones(3, np.float16))  # shared memory: kept as it is, as data
+    with pytest.raises(TypeError, match=r"^ReLU: its kernels take float32 and float64.*float16"):
+        shared.relu()
+
+
+def test_a_big_endian_array_is_copied_to_native_order_or_named_by_the_op():
+    a = np.array([1.0, -2.0, 3.0], dtype=">f4")
+    t = mg.tensor(a)
+    assert t.dtype == np.float32 and t.dtype.isnative
+    np.testing.assert_array_equal(t.relu().numpy(), [1.0, 0.0, 3.0])   # through a kernel
+    with pytest.raises(TypeError, match=r"^ReLU: .*>f4, non-native byte order"):
+        mg.from_numpy(a).relu()
