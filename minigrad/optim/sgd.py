@@ -17,8 +17,10 @@ class SGD(Optimizer):
                 g ← g + μ b   if nesterov   else   b
             θ_t ← θ_{t−1} − η g
 
-    The textbook momentum v ← β·v + (1 − β)·g is the same method with dampening
-    τ = β and a learning rate scaled by 1/(1 − β). Each step is one call of
+    The textbook momentum v ← β·v + (1 − β)·g, θ ← θ − α·v (v₀ = 0) is this rule
+    with μ = β, no dampening and lr = α·(1 − β): unrolled, v_t = (1 − β)·Σᵢ β^(t−i)·gᵢ
+    and b_t = Σᵢ μ^(t−i)·gᵢ (docs/backprop.md works two steps of it). Dampening τ = β
+    is not the same: it starts b₁ = g₁, where the average starts at (1 − β)·g₁. Each step is one call of
     ``optim.functional.sgd`` per parameter group: one kernel (``sgd_step``) over the
     group's flat buffer.
     """
