@@ -200,3 +200,38 @@ def test_a_big_endian_array_is_copied_to_native_order_or_named_by_the_op():
     np.testing.assert_array_equal(t.relu().numpy(), [1.0, 0.0, 3.0])   # through a kernel
     with pytest.raises(TypeError, match=r"^ReLU: .*>f4, non-native byte order"):
         mg.from_numpy(a).relu()
+
+
+# ---- optimizer.load_state_dict: everything checked first, nothing changed on error ------
+
+@pytest.mark.parametrize("bad", [
+    {"step": -3}, {"step": 2.5}, {"step": True}, {"step": "7"},
+    {"momentum_buffer": np.array(["a", "b"])},
+])
+def test_a_bad_optimizer_state_is_refused_with_nothing_changed(bad):
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    opt = mg.optim.SGD([w], lr=0.1, momentum=0.9)
+    (w * w).sum().backward()
+    opt.step()
+    before = opt.state_dict()
+    saved = opt.state_dict()
+    saved["state"][0].update(bad)
+    saved["param_groups"][0]["lr"] = 0.5          # would change, were the load to go ahead
+    with pytest.raises(ValueError, match="load_state_dict"):
+        opt.load_state_dict(saved)
+    after = opt.state_dict()
+    assert after["param_groups"] == before["param_groups"]
+    assert after["state"][0]["step"] == before["state"][0]["step"] == 1
+    np.testing.assert_array_equal(after["state"][0]["momentum_buffer"],
+                                  before["state"][0]["momentum_buffer"])
+
+
+def test_a_step_saved_as_a_0d_array_loads_as_an_int():
+    w = mg.tensor([1.0], requires_grad=True)
+    opt = mg.optim.Adam([w])
+    (w * 2).sum().backward()
+    opt.step()
+    saved = opt.state_dict()
+    saved["state"][0]["step"] = np.array(1.0)       # as PyTorch's tensor(1.)
+    opt.load_state_dict(saved)
+    assert opt.state[w]["step"] == 1 and type(opt.state[w]["step"]) is int

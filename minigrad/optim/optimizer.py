@@ -356,15 +356,23 @@ class Optimizer:
             for k, v in buffers.items():
                 if isinstance(v, Tensor):
                     v = v._host()
+                if k == "step":
+                    entry[k] = _step_count(v, name, key)
+                    continue
                 if isinstance(v, np.ndarray):
                     if v.shape != p.shape:
                         raise ValueError(
                             f"{name}.load_state_dict: buffer {k!r} of parameter {key} has "
                             f"shape {v.shape}, the parameter has {p.shape}")
-                elif k != "step" and v is not None:
+                    if v.dtype.kind not in "fiu":
+                        raise ValueError(
+                            f"{name}.load_state_dict: buffer {k!r} of parameter {key} has "
+                            f"dtype {v.dtype}, not numbers")
+                elif v is not None:
                     raise ValueError(f"{name}.load_state_dict: buffer {k!r} is not an array")
                 entry[k] = v
             restored[p] = entry
+        # (everything above only reads: a bad value raised with nothing changed)
 
         self.param_groups[:] = updated
         self.state = {}
@@ -379,7 +387,7 @@ class Optimizer:
                     saved = restored[p]
                     arrays = {n: v for n, v in saved.items() if isinstance(v, np.ndarray)}
                     # PyTorch's SGD keeps no step count: a saved buffer means it has stepped.
-                    entry = {"step": int(saved.get("step", 1 if arrays else 0))}
+                    entry = {"step": saved.get("step", 1 if arrays else 0)}
                     for buf_name, init in names.items():
                         view = bucket.buffer(buf_name, init, k, k + 1)
                         view = be.reshape(view, p.shape)
@@ -415,3 +423,14 @@ def _in_unit_interval(opt, group, key, value=None):
     value = group.get(key) if value is None else value
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0.0 <= value < 1.0:
         raise ValueError(f"{type(opt).__name__}: {key} must be in [0, 1), got {value!r}")
+
+
+def _step_count(v, name, key):
+    """A saved step count as a non-negative int (PyTorch saves it as a 0-d tensor)."""
+    if isinstance(v, np.ndarray) and v.shape == ():
+        v = v[()]
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) \
+            or v != int(v) or v < 0:
+        raise ValueError(f"{name}.load_state_dict: parameter {key} has step {v!r}: a step "
+                         f"count is a whole number ≥ 0")
+    return int(v)
