@@ -84,32 +84,21 @@ class _ThreadModes(threading.local):
 _thread = _ThreadModes()
 _modes_lock = threading.Lock()
 _grad_enabled = True   # no thread has grad mode off (else: ask _thread.grad)
-_grad_off = 0          # how many threads have it off
 _anomaly = False       # some thread has anomaly mode on (then: ask _thread.anomaly)
-_anomaly_on = 0        # how many
+_changed = {"grad": 0, "anomaly": 0}   # threads whose mode is not the default
 
 
-def _set_grad_mode(mode):
-    """Set this thread's grad mode; returns its previous one."""
-    global _grad_enabled, _grad_off
-    prev = _thread.grad
+def _set_mode(name, mode):
+    """Set this thread's mode ``name`` ("grad" or "anomaly"); returns its previous
+    value, and keeps the fast paths true to every thread's."""
+    global _grad_enabled, _anomaly
+    prev = getattr(_thread, name)
     if mode != prev:
         with _modes_lock:
-            _thread.grad = mode
-            _grad_off += -1 if mode else 1
-            _grad_enabled = _grad_off == 0
-    return prev
-
-
-def _set_anomaly_mode(mode):
-    """Set this thread's anomaly mode; returns its previous one."""
-    global _anomaly, _anomaly_on
-    prev = _thread.anomaly
-    if mode != prev:
-        with _modes_lock:
-            _thread.anomaly = mode
-            _anomaly_on += 1 if mode else -1
-            _anomaly = _anomaly_on > 0
+            setattr(_thread, name, mode)
+            _changed[name] += 1 if mode != getattr(_ThreadModes, name) else -1
+            _grad_enabled = _changed["grad"] == 0
+            _anomaly = _changed["anomaly"] > 0
     return prev
 
 
@@ -132,10 +121,10 @@ class no_grad:
         return super().__new__(cls)
 
     def __enter__(self):
-        self._prev = _set_grad_mode(False)
+        self._prev = _set_mode("grad", False)
 
     def __exit__(self, *exc):
-        _set_grad_mode(self._prev)
+        _set_mode("grad", self._prev)
         return False
 
     def __call__(self, fn):
@@ -150,7 +139,7 @@ class enable_grad(no_grad):
     """The opposite of :class:`no_grad`: record a graph even inside one."""
 
     def __enter__(self):
-        self._prev = _set_grad_mode(True)
+        self._prev = _set_mode("grad", True)
 
 
 class set_grad_enabled:
@@ -160,17 +149,17 @@ class set_grad_enabled:
 
     def __init__(self, mode):
         self.mode = bool(mode)
-        self._prev = _set_grad_mode(self.mode)
+        self._prev = _set_mode("grad", self.mode)
 
     def __enter__(self):
         return None
 
     def __exit__(self, *exc):
-        _set_grad_mode(self._prev)
+        _set_mode("grad", self._prev)
         return False
 
     def __call__(self, fn):
-        _set_grad_mode(self._prev)   # as a decorator it is not a call that sets the mode
+        _set_mode("grad", self._prev)   # as a decorator it is not a call that sets the mode
         mode = self.mode
 
         @functools.wraps(fn)
@@ -1006,10 +995,10 @@ class detect_anomaly:
         self.check_nan = bool(check_nan)
 
     def __enter__(self):
-        self._prev = _set_anomaly_mode(self.check_nan)
+        self._prev = _set_mode("anomaly", self.check_nan)
 
     def __exit__(self, *exc):
-        _set_anomaly_mode(self._prev)
+        _set_mode("anomaly", self._prev)
         return False
 
     def __call__(self, fn):
@@ -1022,7 +1011,7 @@ class detect_anomaly:
 
 def set_detect_anomaly(mode):
     """Turn this thread's anomaly detection on or off."""
-    _set_anomaly_mode(bool(mode))
+    _set_mode("anomaly", bool(mode))
 
 
 def is_anomaly_enabled():
