@@ -44,7 +44,7 @@ from .tensor import (  # noqa: E402
     MinMax, Tensor, arange, as_tensor, bool_, device, empty, empty_like, eye, float32, float64,
     from_numpy, full, full_like, get_default_device, get_default_dtype, int32, int64,
     is_tensor, linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-    randperm, set_default_device, set_default_dtype, tensor, zeros, zeros_like,
+    randperm, set_default_device, set_default_dtype, tensor, uint8, zeros, zeros_like,
 )
 from .ops import (
     abs, allclose, argmax, argmin, cat, clamp, clip, clone, concat, cos, exp, flatten, log,
@@ -55,7 +55,7 @@ from .ops import (
 from . import accelerator, autograd, cuda
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
-from .random import manual_seed, seed
+from .random import get_rng_state, manual_seed, seed, set_rng_state
 from .serialization import load, save
 from . import data, metrics, nn, optim, utils, viz
 from .tracing import trace

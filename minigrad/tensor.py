@@ -28,10 +28,11 @@ float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
 int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
+uint8 = np.dtype(np.uint8)     # bytes: images, saved generator states
 bool_ = np.dtype(np.bool_)
 
 _ALIASES = {"float": float32, "float32": float32, "double": float64, "float64": float64,
-            "long": int64, "int64": int64, "int": int32, "int32": int32, "bool": bool_}
+            "long": int64, "int64": int64, "int": int32, "int32": int32, "uint8": uint8, "bool": bool_}
 
 _default_float = float32
 

@@ -683,6 +683,32 @@ class CUDABackend:
             self._rng_source = generator
         return self._rng_states
 
+    def rng_state(self):
+        """The dropout streams' states as bytes (a uint8 NumPy array; 16 bytes per
+        stream), or an empty array while none are made (the next draw makes them
+        from the host generator)."""
+        from .. import random as _random
+        if self._rng_states is None or self._rng_source is not _random.generator():
+            return np.zeros(0, np.uint8)
+        return self._rng_states.copy_to_host().view(np.uint8).copy()
+
+    def set_rng_state(self, raw):
+        """Restore the states that :meth:`rng_state` returned (see there)."""
+        from numba.cuda.random import xoroshiro128p_dtype
+        from .. import random as _random
+        size = self.RNG_STATES * xoroshiro128p_dtype.itemsize
+        if raw.shape not in ((0,), (size,)):
+            raise ValueError(
+                f"set_rng_state: a CUDA generator state here is {size} bytes "
+                f"({self.RNG_STATES} streams), or empty; got an array of shape {raw.shape}"
+                + (" (a state saved on numba's simulator, or from it, does not fit the other)"
+                   if raw.ndim == 1 and raw.size % xoroshiro128p_dtype.itemsize == 0 else ""))
+        if raw.size == 0:
+            self._rng_states = self._rng_source = None
+            return
+        self._rng_states = cuda.to_device(np.ascontiguousarray(raw).view(xoroshiro128p_dtype))
+        self._rng_source = _random.generator()
+
     def dropout_mask(self, shape, p, dtype, generator):
         """[u ≥ p] / (1 − p) with u ~ U[0, 1) drawn on the GPU."""
         out = self.empty(shape, dtype)
