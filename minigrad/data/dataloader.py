@@ -50,6 +50,13 @@ class DataLoader:
     ``len(loader)`` is the number of batches per epoch:
     ``ceil(len(dataset) / batch_size)``, or ``floor(...)`` with ``drop_last``.
     The permutation is drawn when ``iter(loader)`` is called.
+
+    ``state_dict()`` saves where the loader is: its generator (with a seed), the
+    current epoch's order and how many of its batches were handed out.
+    ``load_state_dict()`` makes the next ``iter(loader)`` finish that epoch (the
+    batches not yet handed out, in the saved order) instead of starting a new one,
+    so a run resumed from a checkpoint sees the same batches as one never stopped.
+    With one loop over the loader at a time, as in training, the state is that loop's.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, *,
@@ -85,6 +92,9 @@ class DataLoader:
         self.num_workers, self.pin_memory = int(num_workers), bool(pin_memory)
         # Made once, so that each epoch continues the same stream of permutations.
         self._generator = None if seed is None else np.random.default_rng(int(seed))
+        self._order = None      # the current epoch's order (host), None between epochs
+        self._position = 0      # batches of it handed out so far
+        self._resume = None     # (order, position) from load_state_dict, for the next epoch
         # The fast path only where indexing is TensorDataset's own (not overridden).
         own = type(dataset).__getitem__ is TensorDataset.__getitem__ and collate_fn is None
         self._arrays = dataset.arrays if own else None
@@ -96,20 +106,90 @@ class DataLoader:
 
     def __iter__(self):
         n = len(self.dataset)
-        if self.shuffle:
-            generator = self._generator if self._generator is not None else _random.generator()
-            order = generator.permutation(n)
+        if self._resume is not None:
+            order, position = self._resume
+            self._resume = None
         else:
-            order = np.arange(n)
+            position = 0
+            if self.shuffle:
+                generator = self._generator if self._generator is not None else _random.generator()
+                order = generator.permutation(n)
+            else:
+                order = np.arange(n)
+        self._order, self._position = order, position
         if self._backend is not None:
             order = self._backend.from_numpy(order.astype(np.int64))  # once per epoch
-        return self._batches(order)
+        return self._batches(order, position)
 
-    def _batches(self, order):
+    def _batches(self, order, position):
         n, size = len(order), self.batch_size
         stop = n - n % size if self.drop_last else n
-        for start in range(0, stop, size):
+        for start in range(position * size, stop, size):
+            self._position += 1
             yield self._fetch(order[start:start + size])
+        self._order, self._position = None, 0
+
+    def state_dict(self):
+        """Where the loader is, as a dict of arrays and ints (``mg.save`` can write it):
+        ``"generator"`` (the seeded generator's state, a uint8 array; None without a
+        seed: unseeded shuffling draws from the generator that ``mg.get_rng_state``
+        saves), ``"order"`` (the current epoch's order of samples, an int64 array;
+        None between epochs or without shuffling) and ``"position"`` (batches of the
+        current epoch handed out)."""
+        return {
+            "generator": None if self._generator is None else _random.encode_state(self._generator),
+            "order": None if self._order is None or not self.shuffle
+            else np.array(self._order, np.int64),
+            "position": self._position if self._order is not None else 0,
+        }
+
+    def load_state_dict(self, state_dict):
+        """Resume from ``state_dict()``: the next ``iter(loader)`` yields the rest of
+        the saved epoch, and later epochs continue the saved generator.
+
+        Everything is checked first, so a bad state changes nothing: TypeError if it
+        is not a dict; ValueError for missing or unexpected keys, a generator state
+        where this loader has no seed (or none where it has one), an order that is
+        not a permutation of the dataset's indices, or a position past the epoch.
+        """
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"DataLoader.load_state_dict: expected a dict from state_dict(), "
+                            f"got {type(state_dict).__name__}")
+        keys = {"generator", "order", "position"}
+        if set(state_dict) != keys:
+            raise ValueError(f"DataLoader.load_state_dict: expected the keys {sorted(keys)}, "
+                             f"got {sorted(map(str, state_dict))}")
+        saved, order, position = (state_dict[k] for k in ("generator", "order", "position"))
+        if (saved is None) != (self._generator is None):
+            raise ValueError("DataLoader.load_state_dict: the state was saved from a loader "
+                             + ("without a seed, but this one has one" if saved is None
+                                else "with a seed, but this one has none"))
+        n = len(self.dataset)
+        if order is not None:
+            order = order._host() if isinstance(order, Tensor) else order
+            if (not isinstance(order, np.ndarray) or order.dtype.kind not in "iu"
+                    or order.shape != (n,) or not self.shuffle
+                    or not np.array_equal(np.sort(order), np.arange(n))):
+                raise ValueError(f"DataLoader.load_state_dict: 'order' must be a permutation "
+                                 f"of the {n} sample indices of a shuffling loader")
+        if not _is_int(position) or not 0 <= position <= len(self):
+            raise ValueError(f"DataLoader.load_state_dict: 'position' must be an int in "
+                             f"[0, {len(self)}], got {position!r}")
+        if position and order is None and self.shuffle:
+            raise ValueError("DataLoader.load_state_dict: a position inside an epoch needs "
+                             "that epoch's 'order'")
+        if saved is not None:
+            probe = np.random.default_rng()
+            _random.decode_state(_random._host_bytes(saved, "DataLoader.load_state_dict"),
+                                 probe, "DataLoader.load_state_dict")
+            self._generator.bit_generator.state = probe.bit_generator.state
+        if position or order is not None:
+            if order is None:
+                order = np.arange(n)
+            self._resume = (np.array(order, np.int64), int(position))
+        else:
+            self._resume = None
+        self._order, self._position = None, 0
 
     def _fetch(self, indices):
         if self._backend is not None:
