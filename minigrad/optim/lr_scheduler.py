@@ -41,15 +41,39 @@ def _check_optimizer(scheduler_name, optimizer):
                         f"(it has no param_groups)")
 
 
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _check(scheduler_name, name, value, ok, must):
     """ValueError naming the argument unless ``value`` is a number and ``ok(value)``."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not ok(value):
+    if not _is_real(value) or not ok(value):
         raise ValueError(f"{scheduler_name}: {name} must be {must}, got {value!r}")
 
 
 def _check_int(scheduler_name, name, value, low):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+    if not _is_int(value) or value < low:
         raise ValueError(f"{scheduler_name}: {name} must be an integer >= {low}, got {value!r}")
+
+
+# What a loaded state may hold, by attribute: (test, what it must be). The
+# constructors check their arguments with the same bounds.
+def _integer(low):
+    return (lambda v: _is_int(v) and v >= low), f"an integer >= {low}"
+
+
+def _real(ok, must):
+    return (lambda v: _is_real(v) and ok(v)), must
+
+
+def _rates(n_groups):
+    return ((lambda v: isinstance(v, (list, tuple)) and len(v) == n_groups
+             and all(_is_real(x) and x >= 0 for x in v)),
+            f"a list of {n_groups} rates >= 0 (one per param group)")
 
 
 class LRScheduler:
@@ -112,13 +136,53 @@ class LRScheduler:
         return copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "optimizer"})
 
     def load_state_dict(self, state_dict):
-        """Restore what ``state_dict()`` returned.
+        """Restore what ``state_dict()`` returned, and set each param group's "lr" to
+        the rate the saved scheduler last set.
 
-        As in PyTorch this does not touch the optimizer: its groups' "lr" change on
-        the next ``step()``. To resume training, load the optimizer's own state dict
-        too (it holds the current rates), before or after this.
+        So a run resumes exactly in every order: optimizer loaded before the
+        scheduler is made (making it sets t = 0 and lr_0), or after. (PyTorch leaves
+        the rates alone here; its step-by-step rules keep the loaded optimizer's
+        rate at construction instead.) Everything is checked first, so a bad state
+        changes nothing: TypeError if it is not a dict, ValueError for missing or
+        unexpected keys (a state of another kind of scheduler) or a value out of
+        range.
         """
+        self._check_state(state_dict)
         self.__dict__.update(copy.deepcopy(state_dict))
+        self._set_rates()
+
+    # Attributes of a state beyond the hyper-parameters: the counters and rates.
+    def _state_rules(self):
+        n = len(self.optimizer.param_groups)
+        return {"last_epoch": _integer(0), "base_lrs": _rates(n), "_last_lr": _rates(n)}
+
+    _rules = {}   # each hyper-parameter's bounds: name -> (test, what it must be)
+
+    @classmethod
+    def _check_args(cls, **values):
+        """ValueError naming the first argument outside its bounds in ``_rules``."""
+        for name, value in values.items():
+            ok, must = cls._rules[name]
+            if not ok(value):
+                raise ValueError(f"{cls.__name__}: {name} must be {must}, got {value!r}")
+
+    def _check_state(self, state_dict, skip=()):
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{name}: expected a dict from state_dict(), "
+                            f"got {type(state_dict).__name__}")
+        own = set(self.state_dict())
+        missing, unexpected = sorted(own - set(state_dict)), sorted(map(str, set(state_dict) - own))
+        if missing or unexpected:
+            raise ValueError(f"{name}: missing keys {missing}, unexpected keys {unexpected} "
+                             f"(is it the state of another kind of scheduler?)")
+        for key, (ok, must) in {**self._rules, **self._state_rules()}.items():
+            if key not in skip and not ok(state_dict[key]):
+                raise ValueError(f"{name}: {key} must be {must}, got {state_dict[key]!r}")
+
+    def _set_rates(self):
+        for group, lr in zip(self.optimizer.param_groups, self._last_lr):
+            group["lr"] = lr
 
     def __repr__(self):
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._hyper_parameters)
@@ -139,10 +203,10 @@ class StepLR(LRScheduler):
     """
 
     _hyper_parameters = ("step_size", "gamma")
+    _rules = {"step_size": _integer(1), "gamma": _real(lambda g: g > 0, "> 0")}
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        _check_int("StepLR", "step_size", step_size, 1)
-        _check("StepLR", "gamma", gamma, lambda g: g > 0, "> 0")
+        self._check_args(step_size=step_size, gamma=gamma)
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -158,9 +222,10 @@ class ExponentialLR(LRScheduler):
     """
 
     _hyper_parameters = ("gamma",)
+    _rules = {"gamma": _real(lambda g: g > 0, "> 0")}
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
-        _check("ExponentialLR", "gamma", gamma, lambda g: g > 0, "> 0")
+        self._check_args(gamma=gamma)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -181,12 +246,14 @@ class LinearLR(LRScheduler):
     """
 
     _hyper_parameters = ("start_factor", "end_factor", "total_iters")
+    _rules = {"start_factor": _real(lambda a: 0 < a <= 1, "in (0, 1]"),
+              "end_factor": _real(lambda b: 0 <= b <= 1, "in [0, 1]"),
+              "total_iters": _integer(1)}
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
                  last_epoch=-1):
-        _check("LinearLR", "start_factor", start_factor, lambda a: 0 < a <= 1, "in (0, 1]")
-        _check("LinearLR", "end_factor", end_factor, lambda b: 0 <= b <= 1, "in [0, 1]")
-        _check_int("LinearLR", "total_iters", total_iters, 1)
+        self._check_args(start_factor=start_factor, end_factor=end_factor,
+                         total_iters=total_iters)
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
@@ -207,10 +274,11 @@ class InverseTimeLR(LRScheduler):
     """
 
     _hyper_parameters = ("decay_rate", "decay_steps")
+    _rules = {"decay_rate": _real(lambda k: k >= 0, ">= 0"),
+              "decay_steps": _real(lambda s: s > 0, "> 0")}
 
     def __init__(self, optimizer, decay_rate, decay_steps=1, last_epoch=-1):
-        _check("InverseTimeLR", "decay_rate", decay_rate, lambda k: k >= 0, ">= 0")
-        _check("InverseTimeLR", "decay_steps", decay_steps, lambda s: s > 0, "> 0")
+        self._check_args(decay_rate=decay_rate, decay_steps=decay_steps)
         self.decay_rate = decay_rate
         self.decay_steps = decay_steps
         super().__init__(optimizer, last_epoch)
@@ -232,10 +300,10 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     _hyper_parameters = ("T_max", "eta_min")
+    _rules = {"T_max": _integer(1), "eta_min": _real(lambda e: e >= 0, ">= 0")}
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        _check_int("CosineAnnealingLR", "T_max", T_max, 1)
-        _check("CosineAnnealingLR", "eta_min", eta_min, lambda e: e >= 0, ">= 0")
+        self._check_args(T_max=T_max, eta_min=eta_min)
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -282,13 +350,23 @@ class LambdaLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
-        """Restore the counters; a saved callable object's attributes go back into
-        the matching λ of this scheduler (plain functions are kept as given)."""
+        """Restore the counters and set the rates, as :meth:`LRScheduler.load_state_dict`;
+        a saved callable object's attributes go back into the matching λ of this
+        scheduler (plain functions are kept as given)."""
+        self._check_state(state_dict)
         self.__dict__.update(copy.deepcopy(
             {k: v for k, v in state_dict.items() if k != "lr_lambdas"}))
         for fn, saved in zip(self.lr_lambdas, state_dict["lr_lambdas"]):
             if saved is not None:
                 fn.__dict__.update(copy.deepcopy(saved))
+        self._set_rates()
+
+    def _state_rules(self):
+        n = len(self.optimizer.param_groups)
+        return {**super()._state_rules(),
+                "lr_lambdas": ((lambda v: isinstance(v, list) and len(v) == n
+                                and all(x is None or isinstance(x, dict) for x in v)),
+                               f"a list of {n} entries (None or a dict of attributes)")}
 
     def __repr__(self):
         names = [getattr(fn, "__name__", type(fn).__name__) for fn in self.lr_lambdas]
@@ -321,21 +399,19 @@ class ReduceLROnPlateau(LRScheduler):
 
     _hyper_parameters = ("mode", "factor", "patience", "threshold", "threshold_mode",
                          "cooldown", "min_lrs", "eps")
+    _rules = {"mode": ((lambda m: m in ("min", "max")), "'min' or 'max'"),
+              "threshold_mode": ((lambda m: m in ("rel", "abs")), "'rel' or 'abs'"),
+              "factor": _real(lambda f: 0 <= f < 1, "in [0, 1) (new lr = lr * factor)"),
+              "patience": _integer(0), "cooldown": _integer(0),
+              "threshold": _real(lambda x: x >= 0, ">= 0"),
+              "eps": _real(lambda x: x >= 0, ">= 0")}
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
         name = "ReduceLROnPlateau"
         _check_optimizer(name, optimizer)
-        if mode not in ("min", "max"):
-            raise ValueError(f"{name}: mode must be 'min' or 'max', got {mode!r}")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(
-                f"{name}: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-        _check(name, "factor", factor, lambda f: 0 <= f < 1, "in [0, 1) (new lr = lr * factor)")
-        _check_int(name, "patience", patience, 0)
-        _check_int(name, "cooldown", cooldown, 0)
-        _check(name, "threshold", threshold, lambda x: x >= 0, ">= 0")
-        _check(name, "eps", eps, lambda x: x >= 0, ">= 0")
+        self._check_args(mode=mode, threshold_mode=threshold_mode, factor=factor,
+                         patience=patience, cooldown=cooldown, threshold=threshold, eps=eps)
         n_groups = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != n_groups:
@@ -411,3 +487,14 @@ class ReduceLROnPlateau(LRScheduler):
 
     def get_lr(self):
         raise NotImplementedError("ReduceLROnPlateau has no closed form; use get_last_lr()")
+
+    def _state_rules(self):
+        n = len(self.optimizer.param_groups)
+        count = _integer(0)
+        return {"last_epoch": count, "num_bad_epochs": count, "cooldown_counter": count,
+                "_last_lr": _rates(n),
+                "best": _real(lambda b: not math.isnan(b), "a number (not NaN)"),
+                "min_lrs": _rates(len(self.min_lrs)),
+                "default_min_lr": ((lambda v: v is None or (_is_real(v) and v >= 0)),
+                                   "None or a rate >= 0")}
+
