@@ -1,6 +1,7 @@
 """Module, the base of every layer, and Parameter, a tensor a module learns."""
 
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -327,6 +328,9 @@ class Module:
         value of the wrong shape raises ValueError either way. Returns the lists of
         missing and unexpected keys.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected a mapping of names to arrays, "
+                            f"got {type(state_dict).__name__}")
         own = self._state()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
