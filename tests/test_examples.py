@@ -138,3 +138,10 @@ def test_examples_carry_on_without_matplotlib(tmp_path, monkeypatch, capsys):
     results = load_example("lr_schedules").main(["--epochs", "1", "--out", str(tmp_path)])
     assert results["figures"] == [] and list(tmp_path.iterdir()) == []
     assert 'pip install -e ".[examples]"' in capsys.readouterr().out
+
+
+def test_checkpoint_example_shows_a_killed_run_resuming_exactly(capsys):
+    # its demonstration: three fresh processes (straight, killed at step 110, resumed)
+    assert load_example("checkpoint").main([]) is True
+    out = capsys.readouterr().out
+    assert "bit for bit: yes" in out and "(exit status" in out
