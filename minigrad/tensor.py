@@ -1072,7 +1072,11 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         from_python = not isinstance(data, (np.ndarray, np.generic))
         if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
             data = [v.item() if isinstance(v, Tensor) else v for v in data]
-        host = np.asarray(data)
+        try:
+            host = np.asarray(data)
+        except ValueError as e:   # lists of unequal lengths
+            raise ValueError(f"tensor: nested lists must have equal lengths at each depth "
+                             f"(NumPy: {e})") from None
         if host.dtype == object:
             raise TypeError("tensor: data must be numbers, nested lists of numbers or an array")
     dtype = _normalize_dtype(dtype) or _default_dtype(host, from_python)

@@ -94,6 +94,26 @@ def test_replacing_a_graph_outputs_storage_raises_at_backward(size):
     assert "made an output of shape (4,)" in out
 
 
+def test_assigning_a_bigger_storage_through_data_is_refused_at_once():
+    # the report's own case: y.data = <2,000,000 floats>, then backward
+    rc, out = run_isolated("""
+        import numpy as np, minigrad as mg
+        x = mg.randn(4, requires_grad=True)
+        y = x.relu()
+        for new in (mg.ones(2_000_000), np.ones(2_000_000, np.float32)):
+            try:
+                y.data = new
+            except (TypeError, ValueError) as e:
+                print("refused:", type(e).__name__, e)
+        y.sum().backward()
+        print("grad:", x.grad.shape)
+    """)
+    assert rc == 0, out
+    assert "refused: ValueError data: the new data has shape (2000000,), this tensor (4,)" in out
+    assert "refused: TypeError data: assign a Tensor, got ndarray" in out
+    assert "grad: (4,)" in out
+
+
 def test_a_class_index_far_out_of_range_through_the_kernel_level_function():
     rc, out = run_isolated("""
         import numpy as np, minigrad as mg
@@ -235,3 +255,62 @@ def test_a_step_saved_as_a_0d_array_loads_as_an_int():
     saved["state"][0]["step"] = np.array(1.0)       # as PyTorch's tensor(1.)
     opt.load_state_dict(saved)
     assert opt.state[w]["step"] == 1 and type(opt.state[w]["step"]) is int
+
+
+# ---- bad arguments: a clear error naming the op, from the public API ---------------------
+
+HOSTILE = [
+    # (call, exception, what the message must say)
+    (lambda: mg.ones(2, 3).flatten(start_dim=5), IndexError, "^flatten: dimension 5 is out of range"),
+    (lambda: mg.ones(2, 3).flatten(1, 0), ValueError, "^flatten: start_dim 1 comes after end_dim 0"),
+    (lambda: mg.ones(2, 3).transpose(0, 5), IndexError, "^transpose: dimension 5 is out of range"),
+    (lambda: mg.randn(3, dtype=mg.int64), TypeError, "^randn: .*need a float dtype"),
+    (lambda: mg.rand(3, dtype=mg.int64), TypeError, "^rand: .*need a float dtype"),
+    (lambda: mg.arange(0, 10, 0), ValueError, "^arange: step must not be zero"),
+    (lambda: mg.ones(2, 3).softmax(dim=3), IndexError, "^softmax: dim 3 is out of range"),
+    (lambda: mg.ones(2, 3).log_softmax(dim=-3), IndexError, "^log_softmax: dim -3 is out of range"),
+    (lambda: mg.ones(2, 3).softmax(dim=1.0), TypeError, "^softmax: dim must be an integer"),
+    (lambda: mg.ones(2, 3).sum(dim=5), IndexError, "^sum: dim 5 is out of range"),
+    (lambda: mg.ones(2, 3).mean(dim=1.5), TypeError, "^mean: dim must be an integer"),
+    (lambda: mg.ones(2, 3).max(dim=2), IndexError, "^max: dim 2 is out of range"),
+    (lambda: mg.ones(2, 3).reshape(7), ValueError, "^reshape: cannot reshape .* into \\(7,\\)"),
+    (lambda: mg.ones(2, 3).permute(0, 0), ValueError, "^permute: .*not a permutation"),
+    (lambda: mg.ones(2, 3).expand(4, 3), ValueError, "^expand: .*cannot expand"),
+    (lambda: mg.ones(2, 3) @ mg.ones(2, 3), ValueError, "do not align"),
+    (lambda: mg.nn.Linear(3, 2)(mg.ones(2, 4)), ValueError, "^linear: input of shape \\(2, 4\\)"),
+    (lambda: mg.nn.functional.cross_entropy(mg.ones(2, 3), mg.tensor([0, -1])), ValueError,
+     "^cross_entropy: target class -1 is out of range"),
+    (lambda: mg.nn.functional.mse_loss(mg.ones(3), mg.ones(4)), ValueError, "^mse_loss: "),
+    (lambda: mg.tensor([[1, 2], [3]]), ValueError, "^tensor: nested lists must have equal lengths"),
+    (lambda: mg.tensor(np.array([1 + 2j])), TypeError, "^tensor: unsupported data of dtype complex"),
+    (lambda: mg.ones(3, dtype="float16"), TypeError, "unsupported dtype float16"),
+    (lambda: mg.zeros(-1), ValueError, "sizes must be non-negative"),
+    (lambda: mg.ones(3).add_(mg.ones(3, 3)), ValueError, "^add_: the result has shape \\(3, 3\\)"),
+    (lambda: mg.ones(2).to("tpu"), ValueError, "unknown device 'tpu'"),
+    (lambda: mg.manual_seed(-1), ValueError, "^manual_seed: "),
+    (lambda: mg.nn.Dropout(1.5), ValueError, "^Dropout: p must be a probability"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", HOSTILE, ids=[m for _, _, m in HOSTILE])
+def test_a_bad_argument_raises_a_clear_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_an_in_place_op_that_fails_leaves_its_tensor_unchanged():
+    x = mg.tensor([1.0, 2.0, 3.0])
+    for bad in (lambda: x.add_(mg.ones(3, 3)), lambda: x.mul_(mg.ones(2))):
+        with pytest.raises(ValueError):
+            bad()
+        np.testing.assert_array_equal(x.numpy(), [1.0, 2.0, 3.0])
+
+
+def test_softmax_of_a_0d_tensor_is_1_with_gradient_0():
+    # one element along the axis: softmax = e^x / e^x = 1, log_softmax = 0, both constant
+    for op, value in (("softmax", 1.0), ("log_softmax", 0.0)):
+        x = mg.tensor(2.0, requires_grad=True)
+        y = getattr(x, op)(dim=0)
+        assert y.shape == () and y.item() == value
+        y.backward()
+        assert x.grad.item() == 0.0

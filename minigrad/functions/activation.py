@@ -11,6 +11,8 @@ y (relu′ = [y > 0], σ′ = y(1 − y), tanh′ = 1 − y²), the input x othe
 SiLU, Softplus, ELU).
 """
 
+import numbers
+
 from ..kernels import activations as A
 
 from ..autograd import RawFunction
@@ -145,20 +147,44 @@ class ELU(Activation):
     act = A.ELU
 
 
+def _along(be, op, x, axis):
+    """``be.softmax`` or ``be.log_softmax`` (``op``) of x along ``axis``, checked.
+
+    A 0-d tensor takes axis 0 and −1, as in PyTorch, and is one row of one element.
+    """
+    _check_axis(axis, x.ndim, op)
+    x = _to_float(be, x)
+    if x.ndim == 0:
+        return be.reshape(getattr(be, op)(be.reshape(x, (1,)), 0), ())
+    return getattr(be, op)(x, axis)
+
+
+def _check_axis(axis, ndim, op):
+    """IndexError naming ``op`` unless ``axis`` is one of the ``ndim`` axes."""
+    n = max(ndim, 1)
+    if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
+        raise TypeError(f"{op}: dim must be an integer, got {axis!r}")
+    if not -n <= axis < n:
+        raise IndexError(f"{op}: dim {axis} is out of range for a tensor of {ndim} dimensions "
+                         f"(expected one in [{-n}, {n - 1}])")
+
+
 class Softmax(RawFunction):
     """y = softmax(x) along ``axis``;  ∂L/∂x = y ⊙ (g − Σ_axis g ⊙ y)."""
 
     @staticmethod
     def forward(ctx, x, axis):
-        y = ctx.backend.softmax(_to_float(ctx.backend, x), axis)
+        y = _along(ctx.backend, "softmax", x, axis)
         ctx.save_for_backward(y)
-        ctx.axis = axis
+        ctx.axis = axis if x.ndim else None
         return y
 
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
         be = ctx.backend
+        if ctx.axis is None:          # a 0-d x: y = 1 whatever x is, so ∂L/∂x = 0
+            return be.sub(grad, grad), None
         dot = be.sum(be.mul(grad, y), ctx.axis, True)
         return be.mul(y, be.sub(grad, dot)), None
 
@@ -168,15 +194,17 @@ class LogSoftmax(RawFunction):
 
     @staticmethod
     def forward(ctx, x, axis):
-        y = ctx.backend.log_softmax(_to_float(ctx.backend, x), axis)
+        y = _along(ctx.backend, "log_softmax", x, axis)
         ctx.save_for_backward(y)
-        ctx.axis = axis
+        ctx.axis = axis if x.ndim else None
         return y
 
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
         be = ctx.backend
+        if ctx.axis is None:          # a 0-d x: y = 0 whatever x is
+            return be.sub(grad, grad), None
         return be.sub(grad, be.mul(be.exp(y), be.sum(grad, ctx.axis, True))), None
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from ..autograd import RawFunction
 
 
-def _axes(axis, ndim):
+def _axes(axis, ndim, op):
     """axis (None, int or tuple, negatives allowed) -> a sorted tuple of axes.
 
     A 0-d tensor takes dim 0 and −1 (as PyTorch), which reduce nothing."""
@@ -15,8 +15,10 @@ def _axes(axis, ndim):
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     out = []
     for a in axes:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{op}: dim must be an integer or a tuple of them, got {axis!r}")
         if not -max(ndim, 1) <= a < max(ndim, 1):
-            raise IndexError(f"dim {a} is out of range for a tensor of {ndim} dimensions")
+            raise IndexError(f"{op}: dim {a} is out of range for a tensor of {ndim} dimensions")
         if ndim:
             out.append(a % ndim)
     return tuple(sorted(set(out)))
@@ -36,7 +38,7 @@ class Sum(RawFunction):
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
-        ctx.in_shape, ctx.axes = x.shape, _axes(axis, x.ndim)
+        ctx.in_shape, ctx.axes = x.shape, _axes(axis, x.ndim, "sum")
         return ctx.backend.sum(x, ctx.axes, keepdims)
 
     @staticmethod
@@ -52,7 +54,7 @@ class Mean(RawFunction):
         if x.dtype.kind != "f":
             raise TypeError(f"mean: the mean of a tensor of dtype {x.dtype} is not defined "
                             f"(as in PyTorch): convert it first, x.float().mean()")
-        ctx.in_shape, ctx.axes = x.shape, _axes(axis, x.ndim)
+        ctx.in_shape, ctx.axes = x.shape, _axes(axis, x.ndim, "mean")
         n = 1
         for a in ctx.axes:
             n *= x.shape[a]
@@ -80,7 +82,7 @@ class _Extreme(RawFunction):
         if x.size == 0:
             raise ValueError(f"{cls.reduce}: the tensor is empty")
         be = ctx.backend
-        ctx.axes = _axes(axis, x.ndim)
+        ctx.axes = _axes(axis, x.ndim, cls.reduce)
         kept = getattr(be, cls.reduce)(x, ctx.axes, True)
         ctx.save_for_backward(x, kept)
         return kept if keepdims else be.reshape(kept, tuple(
