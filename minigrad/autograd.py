@@ -471,6 +471,11 @@ class RawFunction(Node):
             out = cls.forward(ctx, *raw)
         except (_KernelTypeError, NotImplementedError) as e:   # (free unless raised)
             error = _unsupported(cls, raw)
+            if error is None and isinstance(e, _KernelTypeError):
+                error = TypeError(
+                    f"{cls.__name__}: its kernels cannot take arrays of "
+                    + ", ".join(f"{a.dtype} {tuple(a.shape)}" for a in raw if hasattr(a, "dtype"))
+                    + " (numba could not compile them for these; see the error above)")
             if error is None:
                 raise
             raise error from e

@@ -127,6 +127,65 @@ def test_a_class_index_far_out_of_range_through_the_kernel_level_function():
     assert "losses: [0.40760" in out and "nan]" in out
 
 
+KERNEL_LEVEL = {
+    # each once read or wrote past an array (the optimizer ones crashed the interpreter)
+    "linear, short bias": ("F.LinearActivation.apply(mg.ones(4, 3), mg.ones(2, 3), mg.ones(1), (0, 0.0, 0.0))",
+                           "linear: bias of shape (1,) does not match weight of shape (2, 3)"),
+    "linear, weight": ("F.LinearActivation.apply(mg.ones(4, 3), mg.ones(2, 5), None, (0, 0.0, 0.0))",
+                       "linear: input of shape (4, 3) does not match weight of shape (2, 5)"),
+    "cross-entropy, short target": ("F.CrossEntropyLoss.apply(mg.ones(4, 3), mg.tensor([0]), 'mean')",
+                                    "cross_entropy: expected logits (N, C) and a target"),
+    "mse, short target": ("F.MSELoss.apply(mg.ones(2_000_000), mg.ones(4), 'mean')",
+                          "mse_loss: input of shape (2000000,) and target of shape (4,) differ"),
+    "bce, short target": ("F.BCEWithLogitsLoss.apply(mg.ones(2_000_000), mg.ones(4), 'sum')",
+                          "binary_cross_entropy_with_logits: input of shape (2000000,)"),
+    "sgd, short buffer": ("OF.sgd(big(), big(), small(), lr=0.1, momentum=0.9)",
+                          "optim.functional.sgd: momentum_buffer has shape (3,)"),
+    "sgd, buffer missing": ("OF.sgd(big(), big(), None, lr=0.1, momentum=0.9)",
+                            "optim.functional.sgd: momentum_buffer is needed"),
+    "adam, short buffers": ("OF.adam(big(), big(), small(), small(), step=1)",
+                            "optim.functional.adam: exp_avg has shape (3,)"),
+    "adam, amsgrad without its buffer": ("OF.adam(big(), big(), big(), big(), amsgrad=True, step=1)",
+                                         "optim.functional.adam: max_exp_avg_sq is needed"),
+    "rmsprop, short buffer": ("OF.rmsprop(big(), big(), small())",
+                              "optim.functional.rmsprop: square_avg has shape (3,)"),
+    "adagrad, short grad": ("OF.adagrad(big(), small(), big(), step=1)",
+                            "optim.functional.adagrad: grad has shape (3,)"),
+    "adadelta, short buffer": ("OF.adadelta(big(), big(), big(), small())",
+                               "optim.functional.adadelta: acc_delta has shape (3,)"),
+    "adam, 2-D parameter": ("OF.adam(np.ones((9, 9), np.float32), big(), big(), big(), step=1)",
+                            "optim.functional.adam: the parameter must be a flat (1-D) float"),
+}
+
+
+def test_kernel_level_calls_with_arrays_that_do_not_fit_raise_instead_of_crashing():
+    calls = "\n".join(f"""
+try:
+    {call}
+    print({name!r}, "-> no error")
+except (ValueError, TypeError) as e:
+    print({name!r}, "->", e)""" for name, (call, _) in KERNEL_LEVEL.items())
+    rc, out = run_isolated("""
+import numpy as np, minigrad as mg
+from minigrad import functions as F
+from minigrad.optim import functional as OF
+def big():
+    return np.ones(2_000_000, np.float32)
+def small():
+    return np.ones(3, np.float32)
+""" + calls)
+    assert rc == 0, out
+    for name, (_, message) in KERNEL_LEVEL.items():
+        assert f"{name} -> {message}" in out, out
+
+
+def test_arrays_no_kernel_compiles_for_get_a_type_error_naming_the_op():
+    from minigrad.functions import CrossEntropyLoss
+    with pytest.raises(TypeError, match=r"^CrossEntropyLoss: its kernels cannot take arrays of "
+                                        r"float32 \(4, 3\), float32 \(4,\)"):
+        CrossEntropyLoss.apply(mg.ones(4, 3), mg.ones(4), "mean")   # class indices as floats
+
+
 def test_the_public_path_still_names_the_bad_class():
     with pytest.raises(ValueError, match="class 1000000000000 is out of range"):
         mg.nn.functional.cross_entropy(mg.zeros(2, 3), mg.tensor([0, 10**12]))

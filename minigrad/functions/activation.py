@@ -57,6 +57,23 @@ class Activation(RawFunction):
         return ctx.backend.activation_backward(type(ctx).act, grad, s, ctx.p, ctx.q), None, None
 
 
+def _linear_mismatch(x, weight, bias):
+    """Raise the error that says which of a dense layer's arrays does not fit."""
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
+    if x.ndim != 2 or x.shape[1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {x.shape} does not match weight of shape "
+            f"{weight.shape} (expected input (..., {weight.shape[1]}))")
+    if x.dtype != weight.dtype:
+        raise TypeError(f"linear: input is {x.dtype} but weight is {weight.dtype}")
+    if bias.shape != (weight.shape[0],):
+        raise ValueError(
+            f"linear: bias of shape {bias.shape} does not match weight of shape "
+            f"{weight.shape} (expected ({weight.shape[0]},))")
+    raise TypeError(f"linear: bias is {bias.dtype} but weight is {weight.dtype}")
+
+
 class LinearActivation(RawFunction):
     """A dense layer and its activation in one node: h = f(z), z = x Wᵀ + b.
 
@@ -78,6 +95,13 @@ class LinearActivation(RawFunction):
 
     @staticmethod
     def forward(ctx, x, weight, bias, f):
+        # The kernels index by these shapes: checked here, so that no caller (the
+        # kernel-level one included) can make them read or write out of bounds.
+        if not (x.ndim == 2 and weight.ndim == 2 and x.shape[1] == weight.shape[1]
+                and x.dtype == weight.dtype
+                and (bias is None or (bias.shape == (weight.shape[0],)
+                                      and bias.dtype == weight.dtype))):
+            _linear_mismatch(x, weight, bias)
         ctx.f, ctx.has_bias = f, bias is not None   # first: they name the node
         act, p, q = f
         if act in _READS_INPUT:  # keep z for f′: the layer, then f (two passes)

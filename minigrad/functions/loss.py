@@ -9,6 +9,11 @@ or sum and has the losses' shape after "none"; the backend folds it into the ker
 from ..autograd import RawFunction
 
 
+def _shapes_differ(op, a, b):
+    """The error for a fused kernel's two arrays (it walks both by the first one's shape)."""
+    return ValueError(f"{op}: input of shape {a.shape} and target of shape {b.shape} differ")
+
+
 def _scale(reduction, n):
     return 1.0 / max(n, 1) if reduction == "mean" else 1.0
 
@@ -18,6 +23,8 @@ class MSELoss(RawFunction):
 
     @staticmethod
     def forward(ctx, pred, target, reduction):
+        if pred.shape != target.shape:
+            raise _shapes_differ("mse_loss", pred, target)
         ctx.save_for_backward(pred, target)
         ctx.reduction = reduction
         losses, reduced = ctx.backend.mse(pred, target, _scale(reduction, pred.size))
@@ -42,6 +49,10 @@ class CrossEntropyLoss(RawFunction):
 
     @staticmethod
     def forward(ctx, z, target, reduction):
+        if not (z.ndim == 2 and (target.shape == (z.shape[0],) or target.shape == z.shape)):
+            raise ValueError(
+                f"cross_entropy: expected logits (N, C) and a target of class indices (N,) "
+                f"or probabilities (N, C), got {z.shape} and {target.shape}")
         probs, losses, reduced = ctx.backend.softmax_xent(z, target, _scale(reduction, z.shape[0]))
         ctx.save_for_backward(z, probs, target)
         ctx.reduction = reduction
@@ -66,6 +77,8 @@ class BCEWithLogitsLoss(RawFunction):
 
     @staticmethod
     def forward(ctx, z, target, reduction):
+        if z.shape != target.shape:
+            raise _shapes_differ("binary_cross_entropy_with_logits", z, target)
         ctx.save_for_backward(z, target)
         ctx.reduction = reduction
         losses, reduced = ctx.backend.bce_logits(z, target, _scale(reduction, z.size))

@@ -72,36 +72,24 @@ def linear(input, weight, bias=None, activation="identity", negative_slope=0.01)
 def _linear(input, weight, bias, f):
     """The dense layer and the activation ``f`` = (code, p, q) as one LinearActivation
     node, after the checks."""
-    # The common case, checked in one expression; anything else takes the checks
-    # below, which say what is wrong.
-    if (isinstance(input, Tensor) and isinstance(weight, Tensor)
-            and input.raw.ndim == 2 and weight.raw.ndim == 2
-            and input.raw.shape[1] == weight.raw.shape[1]
-            and input.raw.dtype == weight.raw.dtype and input._backend is weight._backend
-            and (bias is None or (isinstance(bias, Tensor) and bias._backend is weight._backend
-                                  and bias.raw.shape == (weight.raw.shape[0],)
-                                  and bias.raw.dtype == weight.raw.dtype))):
+    # The common case: LinearActivation checks the shapes and dtypes itself; anything
+    # else takes the checks below, which say what is wrong.
+    if (isinstance(input, Tensor) and isinstance(weight, Tensor) and input.raw.ndim == 2
+            and input._backend is weight._backend
+            and (bias is None or (isinstance(bias, Tensor) and bias._backend is weight._backend))):
         return _fn.LinearActivation.apply(input, weight, bias, f)
     _need_tensor(input, "linear")
     _need_tensor(weight, "linear", "weight")
+    _check_same_device(input, weight, "linear")
+    if bias is not None:
+        _need_tensor(bias, "linear", "bias")
+        _check_same_device(bias, weight, "linear")
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise ValueError(
             f"linear: input of shape {input.shape} does not match weight of shape "
             f"{weight.shape} (expected input (..., {weight.shape[1]}))")
-    if input.dtype != weight.dtype:
-        raise TypeError(f"linear: input is {input.dtype} but weight is {weight.dtype}")
-    _check_same_device(input, weight, "linear")
-    if bias is not None:
-        _need_tensor(bias, "linear", "bias")
-        if bias.shape != (weight.shape[0],):
-            raise ValueError(
-                f"linear: bias of shape {bias.shape} does not match weight of shape "
-                f"{weight.shape} (expected ({weight.shape[0]},))")
-        if bias.dtype != weight.dtype:
-            raise TypeError(f"linear: bias is {bias.dtype} but weight is {weight.dtype}")
-        _check_same_device(bias, weight, "linear")
     x = input if input.ndim == 2 else input.reshape(-1, weight.shape[1])
     y = _fn.LinearActivation.apply(x, weight, bias, f)
     return y if input.ndim == 2 else y.reshape(*input.shape[:-1], weight.shape[0])

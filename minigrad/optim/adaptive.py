@@ -38,8 +38,9 @@ class Adagrad(Optimizer):
         return {"sum": group["initial_accumulator_value"]}
 
     def _update(self, group, param, grad, buffers, step):
-        OF.adagrad(param, grad, buffers["sum"], lr=group["lr"], lr_decay=group["lr_decay"],
-                   weight_decay=group["weight_decay"], eps=group["eps"], step=step)
+        OF.adagrad.unchecked(param, grad, buffers["sum"], lr=group["lr"],
+                             lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
+                             eps=group["eps"], step=step)
 
 
 class RMSprop(Optimizer):
@@ -76,10 +77,11 @@ class RMSprop(Optimizer):
         return names
 
     def _update(self, group, param, grad, buffers, step):
-        OF.rmsprop(param, grad, buffers["square_avg"], buffers.get("grad_avg"),
-                   buffers.get("momentum_buffer"), lr=group["lr"], alpha=group["alpha"],
-                   eps=group["eps"], weight_decay=group["weight_decay"],
-                   momentum=group["momentum"], centered=group["centered"])
+        OF.rmsprop.unchecked(param, grad, buffers["square_avg"], buffers.get("grad_avg"),
+                             buffers.get("momentum_buffer"), lr=group["lr"],
+                             alpha=group["alpha"],
+                             eps=group["eps"], weight_decay=group["weight_decay"],
+                             momentum=group["momentum"], centered=group["centered"])
 
 
 class Adam(Optimizer):
@@ -124,10 +126,11 @@ class Adam(Optimizer):
 
     def _update(self, group, param, grad, buffers, step):
         beta1, beta2 = group["betas"]
-        OF.adam(param, grad, buffers["exp_avg"], buffers["exp_avg_sq"],
-                buffers.get("max_exp_avg_sq"), lr=group["lr"], beta1=beta1, beta2=beta2,
-                eps=group["eps"], weight_decay=group["weight_decay"],
-                decoupled_weight_decay=self._decoupled, amsgrad=group["amsgrad"], step=step)
+        OF.adam.unchecked(param, grad, buffers["exp_avg"], buffers["exp_avg_sq"],
+                          buffers.get("max_exp_avg_sq"), lr=group["lr"], beta1=beta1,
+                          beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
+                          decoupled_weight_decay=self._decoupled, amsgrad=group["amsgrad"],
+                          step=step)
 
 
 class AdamW(Adam):
@@ -173,5 +176,6 @@ class Adadelta(Optimizer):
         return {"square_avg": 0.0, "acc_delta": 0.0}
 
     def _update(self, group, param, grad, buffers, step):
-        OF.adadelta(param, grad, buffers["square_avg"], buffers["acc_delta"], lr=group["lr"],
-                    rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"])
+        OF.adadelta.unchecked(param, grad, buffers["square_avg"], buffers["acc_delta"],
+                              lr=group["lr"], rho=group["rho"], eps=group["eps"],
+                              weight_decay=group["weight_decay"])

@@ -40,7 +40,7 @@ class SGD(Optimizer):
         return {"momentum_buffer": 0.0} if group["momentum"] != 0 else {}
 
     def _update(self, group, param, grad, buffers, step):
-        OF.sgd(param, grad, buffers.get("momentum_buffer"), lr=group["lr"],
-               momentum=group["momentum"], dampening=group["dampening"],
-               nesterov=group["nesterov"], weight_decay=group["weight_decay"],
-               first_step=step == 1)
+        OF.sgd.unchecked(param, grad, buffers.get("momentum_buffer"), lr=group["lr"],
+                         momentum=group["momentum"], dampening=group["dampening"],
+                         nesterov=group["nesterov"], weight_decay=group["weight_decay"],
+                         first_step=step == 1)
