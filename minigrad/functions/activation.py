@@ -97,10 +97,12 @@ class LinearActivation(RawFunction):
     def forward(ctx, x, weight, bias, f):
         # The kernels index by these shapes: checked here, so that no caller (the
         # kernel-level one included) can make them read or write out of bounds.
+        # (dtypes by identity first: NumPy keeps one object per native dtype)
+        dtype = weight.dtype
         if not (x.ndim == 2 and weight.ndim == 2 and x.shape[1] == weight.shape[1]
-                and x.dtype == weight.dtype
-                and (bias is None or (bias.shape == (weight.shape[0],)
-                                      and bias.dtype == weight.dtype))):
+                and (x.dtype is dtype or x.dtype == dtype)
+                and (bias is None or (bias.ndim == 1 and len(bias) == len(weight)
+                                      and (bias.dtype is dtype or bias.dtype == dtype)))):
             _linear_mismatch(x, weight, bias)
         ctx.f, ctx.has_bias = f, bias is not None   # first: they name the node
         act, p, q = f
