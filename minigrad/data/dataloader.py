@@ -125,8 +125,9 @@ class DataLoader:
         n, size = len(order), self.batch_size
         stop = n - n % size if self.drop_last else n
         for start in range(position * size, stop, size):
+            batch = self._fetch(order[start:start + size])
             self._position += 1
-            yield self._fetch(order[start:start + size])
+            yield batch
         self._order, self._position = None, 0
 
     def state_dict(self):
@@ -136,11 +137,14 @@ class DataLoader:
         saves), ``"order"`` (the current epoch's order of samples, an int64 array;
         None between epochs or without shuffling) and ``"position"`` (batches of the
         current epoch handed out)."""
+        if self._resume is not None:          # loaded, and not yet iterated
+            order, position = self._resume
+        else:
+            order, position = self._order, self._position if self._order is not None else 0
         return {
             "generator": None if self._generator is None else _random.encode_state(self._generator),
-            "order": None if self._order is None or not self.shuffle
-            else np.array(self._order, np.int64),
-            "position": self._position if self._order is not None else 0,
+            "order": None if order is None or not self.shuffle else np.array(order, np.int64),
+            "position": position,
         }
 
     def load_state_dict(self, state_dict):
