@@ -83,9 +83,9 @@ def train(args):
     if args.resume and os.path.exists(args.checkpoint):
         state = mg.load(args.checkpoint)
         model.load_state_dict(state["model"])
-        # The optimizer is loaded before the scheduler exists: making the scheduler
-        # sets the rate to its starting value, and loading the scheduler's state
-        # puts back the rate it had reached. Any other order resumes the same.
+        # The optimizer is loaded before the scheduler is made, an order PyTorch
+        # resumes in too: a StepLR's first rate is lr_0 itself, so making it
+        # leaves the loaded rate in place. Loading after making it works the same.
         opt.load_state_dict(state["optimizer"])
     sched = lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
     if state is not None:

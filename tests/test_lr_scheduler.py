@@ -128,14 +128,28 @@ def test_get_last_lr_is_a_copy_and_tracks_the_groups():
 
 def test_existing_initial_lr_is_kept_as_pytorch():
     # setdefault: a group that already has "initial_lr" (an earlier scheduler, or a
-    # loaded optimizer state) keeps it as lr_0.
+    # loaded optimizer state) keeps it as lr_0. At t = 0 a rule with f(0) = 1 leaves
+    # the current rate alone (PyTorch's ExponentialLR made here also leaves 0.25);
+    # its first step is lr_0 · γ = 0.9 in closed form.
     opt = make_opt([1.0])
     first = lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
     first.step()
     first.step()
     assert group_lrs(opt) == [0.25]
     second = lr_scheduler.ExponentialLR(opt, gamma=0.9)
-    assert second.base_lrs == [1.0] and group_lrs(opt) == [1.0]
+    assert second.base_lrs == [1.0] and group_lrs(opt) == [0.25]
+    assert second.get_last_lr() == [0.25]
+    second.step()
+    assert group_lrs(opt) == [0.9]
+
+
+def test_a_rule_that_starts_below_lr_0_sets_its_first_rate_as_pytorch():
+    # LinearLR's f(0) = start_factor: made on a group at 0.25 with lr_0 = 1, the rate
+    # becomes lr_0 · a = 0.5 (PyTorch's step-by-step form gives 0.25 · a instead)
+    opt = make_opt([1.0])
+    lr_scheduler.StepLR(opt, step_size=1, gamma=0.5).step()
+    lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=4)
+    assert group_lrs(opt) == [0.5]
 
 
 def test_last_epoch_resumes_from_initial_lr():

@@ -70,10 +70,8 @@ def _real(ok, must):
     return (lambda v: _is_real(v) and ok(v)), must
 
 
-def _rates(n_groups):
-    return ((lambda v: isinstance(v, (list, tuple)) and len(v) == n_groups
-             and all(_is_real(x) and x >= 0 for x in v)),
-            f"a list of {n_groups} rates >= 0 (one per param group)")
+_RATES = ((lambda v: isinstance(v, (list, tuple)) and all(_is_real(x) and x >= 0 for x in v)),
+          "a list of rates >= 0 (one per param group)")
 
 
 class LRScheduler:
@@ -81,8 +79,14 @@ class LRScheduler:
 
     ``last_epoch`` is t, the number of ``step()`` calls so far. Constructing a
     scheduler records ``group["initial_lr"] = group["lr"]`` in each group (unless a
-    group already has one, e.g. from an earlier scheduler) and makes the first
-    step, so right after construction t = 0 and lr = lr_0 · f(0).
+    group already has one, e.g. from an earlier scheduler or a loaded optimizer
+    state) and makes the first step, so right after construction t = 0 and the rate
+    is lr_0 · f(0). Where f(0) = 1 the group keeps the rate it has instead, as in
+    PyTorch (equal to lr_0 on a fresh optimizer): a scheduler made after
+    ``optimizer.load_state_dict()`` leaves the loaded rate alone, so training
+    resumes exactly in either order. LinearLR with start_factor ≠ 1 and a LambdaLR
+    with λ(0) ≠ 1 do set lr_0 · f(0) (PyTorch's do too): make those before loading
+    the optimizer's state.
 
     Pass ``last_epoch=k`` only to rebuild a scheduler for an optimizer whose groups
     already hold ``"initial_lr"``; construction then sets t = k + 1 and the rate
@@ -112,8 +116,15 @@ class LRScheduler:
                         f"scheduler (or use last_epoch=-1)")
         self.optimizer = optimizer
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
-        self.last_epoch = last_epoch
-        self.step()
+        # The first step, t = last_epoch + 1. At t = 0 a group whose rule starts at
+        # lr_0 itself keeps the rate it has, as PyTorch's rules do: so a scheduler
+        # made after optimizer.load_state_dict() leaves the loaded rate in place.
+        self.last_epoch = last_epoch + 1
+        for group, lr, lr0 in zip(optimizer.param_groups, self.get_lr(), self.base_lrs,
+                                  strict=True):
+            if last_epoch != -1 or lr != lr0:
+                group["lr"] = lr
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
 
     def get_lr(self):
         """The rate of each param group at t = ``last_epoch`` (a list of floats)."""
@@ -136,25 +147,22 @@ class LRScheduler:
         return copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "optimizer"})
 
     def load_state_dict(self, state_dict):
-        """Restore what ``state_dict()`` returned, and set each param group's "lr" to
-        the rate the saved scheduler last set.
+        """Restore what ``state_dict()`` returned.
 
-        So a run resumes exactly in every order: optimizer loaded before the
-        scheduler is made (making it sets t = 0 and lr_0), or after. (PyTorch leaves
-        the rates alone here; its step-by-step rules keep the loaded optimizer's
-        rate at construction instead.) Everything is checked first, so a bad state
-        changes nothing: TypeError if it is not a dict, ValueError for missing or
-        unexpected keys (a state of another kind of scheduler) or a value out of
-        range.
+        As in PyTorch this does not touch the optimizer: its groups' "lr" change on
+        the next ``step()``. To resume training, load the optimizer's own state dict
+        too (it holds the current rates), before or after this. Everything is
+        checked first, so a bad state changes nothing: TypeError if it is not a
+        dict, ValueError for missing or unexpected keys (a state of another kind of
+        scheduler) or a value out of range.
         """
         self._check_state(state_dict)
         self.__dict__.update(copy.deepcopy(state_dict))
-        self._set_rates()
 
-    # Attributes of a state beyond the hyper-parameters: the counters and rates.
+    # Attributes of a state beyond the hyper-parameters: the counters and rates (one
+    # per param group when it was saved; groups may have been added since).
     def _state_rules(self):
-        n = len(self.optimizer.param_groups)
-        return {"last_epoch": _integer(0), "base_lrs": _rates(n), "_last_lr": _rates(n)}
+        return {"last_epoch": _integer(0), "base_lrs": _RATES, "_last_lr": _RATES}
 
     _rules = {}   # each hyper-parameter's bounds: name -> (test, what it must be)
 
@@ -179,10 +187,6 @@ class LRScheduler:
         for key, (ok, must) in {**self._rules, **self._state_rules()}.items():
             if key not in skip and not ok(state_dict[key]):
                 raise ValueError(f"{name}: {key} must be {must}, got {state_dict[key]!r}")
-
-    def _set_rates(self):
-        for group, lr in zip(self.optimizer.param_groups, self._last_lr):
-            group["lr"] = lr
 
     def __repr__(self):
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._hyper_parameters)
@@ -295,7 +299,8 @@ class CosineAnnealingLR(LRScheduler):
 
     with T = ``T_max`` and η_min = ``eta_min``: PyTorch's closed form. Past t = T
     the cosine keeps going, so the rate climbs back to lr_0 at t = 2T and cycles
-    with period 2T (as PyTorch's). For warm restarts use a new scheduler.
+    with period 2T (as PyTorch's). For a warm restart make a new scheduler: from its
+    first step() the rates follow the cosine from lr_0 again.
     Errors: ValueError if T_max is not an integer >= 1 or eta_min < 0.
     """
 
@@ -346,23 +351,23 @@ class LambdaLR(LRScheduler):
         state = copy.deepcopy({k: v for k, v in self.__dict__.items()
                                if k not in ("optimizer", "lr_lambdas")})
         state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType)
+                               or not hasattr(fn, "__dict__")
                                else copy.deepcopy(fn.__dict__) for fn in self.lr_lambdas]
         return state
 
     def load_state_dict(self, state_dict):
-        """Restore the counters and set the rates, as :meth:`LRScheduler.load_state_dict`;
-        a saved callable object's attributes go back into the matching λ of this
-        scheduler (plain functions are kept as given)."""
+        """Restore the counters, as :meth:`LRScheduler.load_state_dict`; a saved
+        callable object's attributes go back into the matching λ of this scheduler
+        (plain functions and built-ins are kept as given)."""
         self._check_state(state_dict)
         self.__dict__.update(copy.deepcopy(
             {k: v for k, v in state_dict.items() if k != "lr_lambdas"}))
         for fn, saved in zip(self.lr_lambdas, state_dict["lr_lambdas"]):
-            if saved is not None:
+            if saved is not None and hasattr(fn, "__dict__"):
                 fn.__dict__.update(copy.deepcopy(saved))
-        self._set_rates()
 
     def _state_rules(self):
-        n = len(self.optimizer.param_groups)
+        n = len(self.lr_lambdas)
         return {**super()._state_rules(),
                 "lr_lambdas": ((lambda v: isinstance(v, list) and len(v) == n
                                 and all(x is None or isinstance(x, dict) for x in v)),
@@ -489,12 +494,10 @@ class ReduceLROnPlateau(LRScheduler):
         raise NotImplementedError("ReduceLROnPlateau has no closed form; use get_last_lr()")
 
     def _state_rules(self):
-        n = len(self.optimizer.param_groups)
         count = _integer(0)
         return {"last_epoch": count, "num_bad_epochs": count, "cooldown_counter": count,
-                "_last_lr": _rates(n),
+                "_last_lr": _RATES, "min_lrs": _RATES,
                 "best": _real(lambda b: not math.isnan(b), "a number (not NaN)"),
-                "min_lrs": _rates(len(self.min_lrs)),
                 "default_min_lr": ((lambda v: v is None or (_is_real(v) and v >= 0)),
                                    "None or a rate >= 0")}
 
