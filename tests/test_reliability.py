@@ -373,3 +373,11 @@ def test_softmax_of_a_0d_tensor_is_1_with_gradient_0():
         assert y.shape == () and y.item() == value
         y.backward()
         assert x.grad.item() == 0.0
+
+
+def test_an_optimizer_rule_refuses_arrays_on_two_devices():
+    from minigrad.optim import functional as OF
+    param = mg.ones(4, device="cuda")
+    with pytest.raises(ValueError, match="optim.functional.sgd: grad and the parameter are on two devices"):
+        OF.sgd(param, np.ones(4, np.float32), lr=0.1)
+    np.testing.assert_array_equal(param.cpu().numpy(), np.ones(4))

@@ -85,7 +85,7 @@ def _checked(reads):
 
 def _check(op, param, arrays):
     """ValueError unless ``param`` is a flat float array and each (name, array) of
-    ``arrays`` is there with its shape and dtype."""
+    ``arrays`` is there, on its device, with its shape and dtype."""
     raw = param.raw if isinstance(param, Tensor) else param
     shape, dtype = raw.shape, raw.dtype
     if len(shape) != 1 or dtype.kind != "f":
@@ -96,6 +96,9 @@ def _check(op, param, arrays):
             raise ValueError(f"optim.functional.{op}: {name} is needed with these options, "
                              f"got None")
         a = a.raw if isinstance(a, Tensor) else a
+        if isinstance(a, np.ndarray) != isinstance(raw, np.ndarray):
+            raise ValueError(f"optim.functional.{op}: {name} and the parameter are on two "
+                             f"devices ({type(a).__name__} and {type(raw).__name__})")
         if a.shape != shape or a.dtype != dtype:
             raise ValueError(f"optim.functional.{op}: {name} has shape {a.shape} and dtype "
                              f"{a.dtype}; the parameter's are {shape} and {dtype}")
