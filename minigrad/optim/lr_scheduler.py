@@ -174,7 +174,7 @@ class LRScheduler:
             if not ok(value):
                 raise ValueError(f"{cls.__name__}: {name} must be {must}, got {value!r}")
 
-    def _check_state(self, state_dict, skip=()):
+    def _check_state(self, state_dict):
         name = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, dict):
             raise TypeError(f"{name}: expected a dict from state_dict(), "
@@ -185,7 +185,7 @@ class LRScheduler:
             raise ValueError(f"{name}: missing keys {missing}, unexpected keys {unexpected} "
                              f"(is it the state of another kind of scheduler?)")
         for key, (ok, must) in {**self._rules, **self._state_rules()}.items():
-            if key not in skip and not ok(state_dict[key]):
+            if not ok(state_dict[key]):
                 raise ValueError(f"{name}: {key} must be {must}, got {state_dict[key]!r}")
 
     def __repr__(self):
